@@ -1,0 +1,45 @@
+import { InvalidArgumentError } from 'commander';
+
+export function parseIntegerList(flag: string, min = 1): (value: string) => number[] {
+  return (value: string) => {
+    const items = value.split(',').map((s) => s.trim());
+    const numbers = items.map(Number);
+    if (items.some((s) => s === '') || numbers.some((v) => !Number.isInteger(v) || v < min)) {
+      throw new InvalidArgumentError(
+        `${flag}: expected a comma-separated list of integers >= ${min}, got '${value}'`,
+      );
+    }
+    return numbers;
+  };
+}
+
+export function parseInteger(
+  flag: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): (value: string) => number {
+  return (value: string) => {
+    const v = Number(value);
+    if (value.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
+      throw new InvalidArgumentError(`${flag}: expected an integer in [${min}, ${max}], got '${value}'`);
+    }
+    return v;
+  };
+}
+
+export function parseChoiceList<T extends string>(
+  flag: string,
+  choices: readonly T[],
+): (value: string) => T[] {
+  return (value: string) => {
+    const items = value.split(',').map((s) => s.trim());
+    for (const item of items) {
+      if (!(choices as readonly string[]).includes(item)) {
+        throw new InvalidArgumentError(
+          `${flag}: expected a comma-separated subset of ${choices.join(', ')}, got '${item}'`,
+        );
+      }
+    }
+    return items as T[];
+  };
+}

@@ -1,0 +1,44 @@
+import * as tf from '@tensorflow/tfjs';
+import { EstimateProblem } from '../ode/estimateProblem';
+import { directBackpropGradient } from './directBackprop';
+import { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gradientResult';
+import { symplecticAdjointGradient } from './symplecticAdjoint';
+import { vanillaAdjointGradient } from './vanillaAdjoint';
+
+export { directBackpropGradient } from './directBackprop';
+export { symplecticAdjointGradient, symplecticStepAdjoint } from './symplecticAdjoint';
+export { vanillaAdjointGradient } from './vanillaAdjoint';
+export { vjp, vjpGrad } from './vjp';
+export { lossAndCotangent } from './gradientResult';
+export type { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gradientResult';
+
+export const GRADIENT_METHODS = ['symplectic', 'direct', 'vanilla'] as const;
+export type GradientMethod = (typeof GRADIENT_METHODS)[number];
+
+export function parseGradientMethod(value: string): GradientMethod {
+  if ((GRADIENT_METHODS as readonly string[]).includes(value)) return value as GradientMethod;
+  throw new Error(`--grad: expected one of ${GRADIENT_METHODS.join(', ')}, got '${value}'`);
+}
+
+/**
+ * dL/dx_t through the clean estimate of `problem`, by the chosen method. All methods return the same quantities;
+ * the caller owns `grad` and `x0hat`.
+ */
+export function estimateGradient(
+  method: GradientMethod,
+  problem: EstimateProblem,
+  xT: tf.Tensor,
+  loss: LossOnEstimate,
+  options: EstimateGradientOptions = {},
+): EstimateGradient {
+  switch (method) {
+    case 'direct':
+      return directBackpropGradient(problem, xT, loss);
+    case 'vanilla':
+      return vanillaAdjointGradient(problem, xT, loss, options);
+    case 'symplectic':
+      return symplecticAdjointGradient(problem, xT, loss, options);
+    default:
+      throw new Error(`unknown gradient method '${String(method)}'`);
+  }
+}
