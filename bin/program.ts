@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { packageVersion } from '../lib/packageRoot';
+import { BAD_INPUT_EXIT_CODE } from './cliErrors';
+import { benchAdjointCommand } from './commands/benchAdjoint';
+
+/** The `sag` command tree (built fresh on each call, so tests can parse argument lists in-process). */
+export function buildProgram(): Command {
+  const program = new Command('sag')
+    .description('Symplectic Adjoint Guidance: training-free guided diffusion sampling on TensorFlow.js')
+    .version(packageVersion());
+  program.addCommand(
+    new Command('bench').description('benchmarks that print a table').addCommand(benchAdjointCommand()),
+  );
+  exitWithBadInputCode(program);
+  return program;
+}
+
+/** Usage errors exit with code 2 at every level of the tree (addCommand does not inherit exitOverride). */
+function exitWithBadInputCode(command: Command): void {
+  command.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : BAD_INPUT_EXIT_CODE));
+  for (const sub of command.commands) exitWithBadInputCode(sub);
+}

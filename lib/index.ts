@@ -1,0 +1,12 @@
+export * from './backend';
+export * from './schedule';
+export * from './samplers';
+export * from './ode';
+export * from './adjoint';
+export { SafetensorsFile } from './io/safetensors';
+export type { SafetensorsDtype, SafetensorsEntry } from './io/safetensors';
+export { SyntheticEpsNet, DEFAULT_SYNTHETIC_EPS_NET } from './models/syntheticEpsNet';
+export type { SyntheticEpsNetOptions } from './models/syntheticEpsNet';
+export { runAdjointBench, formatAdjointBenchTable, DEFAULT_ADJOINT_BENCH } from './bench/adjointBench';
+export type { AdjointBenchOptions, AdjointBenchRow } from './bench/adjointBench';
+export { measurePeakBytes, syncOnTensor } from './bench/peakMemory';

@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs';
+import { convInputGradientAsForwardConv } from '../../lib/backend';
+import { useCpuBackend } from '../helpers/cpuBackend';
+import { relativeL2 } from '../helpers/relativeError';
+
+beforeAll(useCpuBackend);
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** The stock Conv2DBackpropInput kernel, which the registered gradient replaces. */
+function stockInputGradient(
+  xShape: number[],
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  strides: number,
+  pad: Pad,
+) {
+  return tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter }, {
+    strides: [strides, strides],
+    pad,
+    dataFormat: 'NHWC',
+    inputShape: xShape,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+const geometries: [string, [number, number, number, number], number, number, Pad][] = [
+  ['3x3 stride 1 same', [2, 9, 7, 5], 3, 1, 'same'],
+  ['3x3 stride 1 valid', [1, 8, 8, 3], 3, 1, 'valid'],
+  ['1x1 stride 1', [2, 6, 6, 4], 1, 1, 'same'],
+  ['3x3 stride 2 same, even size', [2, 8, 8, 3], 3, 2, 'same'],
+  ['3x3 stride 2 same, odd size', [1, 9, 7, 3], 3, 2, 'same'],
+  ['3x3 stride 2 valid', [1, 9, 9, 2], 3, 2, 'valid'],
+  [
+    '3x3 stride 2 explicit (0,1) padding (diffusers downsample)',
+    [1, 8, 8, 3],
+    3,
+    2,
+    [
+      [0, 0],
+      [0, 1],
+      [0, 1],
+      [0, 0],
+    ],
+  ],
+  [
+    '4x4 stride 2 explicit padding',
+    [1, 8, 8, 2],
+    4,
+    2,
+    [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  ],
+  ['7x7 stride 2 same (ResNet stem)', [1, 14, 14, 3], 7, 2, 'same'],
+];
+
+describe.each(geometries)('Conv2D input gradient, %s', (_name, xShape, k, stride, pad) => {
+  test('forward-conv formula equals the stock kernel', () => {
+    const x = tf.randomNormal(xShape, 0, 1, 'float32', 1) as tf.Tensor4D;
+    const filter = tf.randomNormal([k, k, xShape[3], 6], 0, 1, 'float32', 2) as tf.Tensor4D;
+    const y = tf.conv2d(x, filter, stride, pad) as tf.Tensor4D;
+    const dy = tf.randomNormal([...y.shape], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const fast = convInputGradientAsForwardConv(xShape as [number, number, number, number], dy, filter, {
+      strides: stride,
+      pad,
+      dataFormat: 'NHWC',
+      dilations: 1,
+    });
+    expect(fast).not.toBeNull();
+    const stock = stockInputGradient(xShape, dy, filter, stride, pad);
+    expect(relativeL2(fast as tf.Tensor, stock)).toBeLessThan(1e-5);
+    // tf.grad goes through the registered gradient and must agree as well.
+    const viaGrad = tf.grad((input: tf.Tensor) => tf.conv2d(input as tf.Tensor4D, filter, stride, pad))(
+      x,
+      dy,
+    );
+    expect(relativeL2(viaGrad, stock)).toBeLessThan(1e-5);
+    tf.dispose([x, filter, y, dy, fast as tf.Tensor, stock, viaGrad]);
+  });
+});
+
+test('the filter gradient still works through the registered gradient', () => {
+  const x = tf.randomNormal([1, 6, 6, 2], 0, 1, 'float32', 4) as tf.Tensor4D;
+  const filter = tf.randomNormal([3, 3, 2, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+  const g = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 1, 'same')))(filter);
+  const eps = 1e-2;
+  const bumped = tf.tidy(() => tf.add(filter, tf.oneHot([0], 54).reshape(filter.shape).mul(eps)));
+  const numeric =
+    (tf.sum(tf.conv2d(x, bumped as tf.Tensor4D, 1, 'same')).dataSync()[0] -
+      tf.sum(tf.conv2d(x, filter, 1, 'same')).dataSync()[0]) /
+    eps;
+  expect(g.dataSync()[0]).toBeCloseTo(numeric, 2);
+});
