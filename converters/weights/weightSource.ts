@@ -1,0 +1,97 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { SafetensorsFile } from '../../lib/io/safetensors';
+
+export interface LoadedWeight {
+  data: Float32Array;
+  shape: number[];
+}
+
+/**
+ * Named checkpoint tensors read on demand (one at a time), with a record of which were used so that a
+ * conversion can tell whether the config and the checkpoint agree.
+ */
+export class CheckpointWeights {
+  private readonly files: SafetensorsFile[];
+  private readonly owner = new Map<string, SafetensorsFile>();
+  private readonly used = new Set<string>();
+
+  constructor(
+    paths: string[],
+    private readonly prefix = '',
+  ) {
+    this.files = paths.map((p) => SafetensorsFile.open(p));
+    for (const f of this.files) for (const name of f.names()) this.owner.set(name, f);
+  }
+
+  /**
+   * Opens the safetensors weights of a diffusers/transformers component directory: `<base>.safetensors`, or the
+   * shards listed in `<base>.safetensors.index.json`.
+   */
+  static openDirectory(dir: string, bases: string[], prefix = ''): CheckpointWeights {
+    for (const base of bases) {
+      const single = path.join(dir, `${base}.safetensors`);
+      if (fs.existsSync(single)) return new CheckpointWeights([single], prefix);
+      const index = path.join(dir, `${base}.safetensors.index.json`);
+      if (fs.existsSync(index)) {
+        const map = JSON.parse(fs.readFileSync(index, 'utf8')).weight_map as Record<string, string>;
+        const shards = [...new Set(Object.values(map))].map((f) => path.join(dir, f));
+        return new CheckpointWeights(shards, prefix);
+      }
+    }
+    throw new Error(
+      `${dir}: no ${bases.map((b) => `${b}.safetensors`).join(' or ')} found (only safetensors checkpoints are supported)`,
+    );
+  }
+
+  /** A view of the same files with names prefixed (e.g. 'text_model.'). */
+  withPrefix(prefix: string): CheckpointWeights {
+    const view = Object.create(CheckpointWeights.prototype) as CheckpointWeights;
+    Object.assign(view, this, { prefix: this.prefix + prefix });
+    return view;
+  }
+
+  has(name: string): boolean {
+    return this.owner.has(this.prefix + name);
+  }
+
+  shape(name: string): number[] {
+    const full = this.prefix + name;
+    const f = this.owner.get(full);
+    if (!f) throw new Error(`${this.describe()}: missing tensor '${full}'`);
+    return f.entry(full).shape;
+  }
+
+  get(name: string, expectedShape?: number[]): LoadedWeight {
+    const full = this.prefix + name;
+    const f = this.owner.get(full);
+    if (!f)
+      throw new Error(
+        `${this.describe()}: missing tensor '${full}' (checkpoint does not match its config.json)`,
+      );
+    const shape = f.entry(full).shape;
+    if (
+      expectedShape &&
+      (shape.length !== expectedShape.length || shape.some((d, i) => d !== expectedShape[i]))
+    ) {
+      throw new Error(
+        `${f.path}: tensor '${full}' has shape [${shape}], expected [${expectedShape}] from the config`,
+      );
+    }
+    this.used.add(full);
+    return { data: f.readFloat32(full), shape };
+  }
+
+  /** Tensors under the prefix that no get() asked for. */
+  unused(): string[] {
+    return [...this.owner.keys()].filter((k) => k.startsWith(this.prefix) && !this.used.has(k));
+  }
+
+  describe(): string {
+    return this.files.map((f) => f.path).join(', ');
+  }
+
+  close(): void {
+    for (const f of this.files) f.close();
+  }
+}
