@@ -48,7 +48,8 @@ export class GraphBuilder {
   }
 
   private uniqueName(base: string): string {
-    const full = [...this.scopes, base].join('/');
+    // ':' and '^' are tfjs's output-index and control-input markers.
+    const full = [...this.scopes, base].join('/').replace(/[:^]/g, '_');
     let name = full;
     for (let i = 1; this.usedNames.has(name); i++) name = `${full}_${i}`;
     this.usedNames.add(name);
@@ -68,15 +69,19 @@ export class GraphBuilder {
     return { ref: name };
   }
 
-  /** A weight constant; float weights are stored as `floatStorage`. */
+  /**
+   * A weight constant; float weights are stored as `floatStorage` unless `exact` (masks and values outside the
+   * float16 range stay float32).
+   */
   constant(
     base: string,
     data: Float32Array | Int32Array,
     shape: number[],
     dtype: GraphDtype = 'float32',
+    exact = false,
   ): Ref {
     const name = this.uniqueName(base);
-    const stored: StoredDtype = dtype === 'int32' ? 'int32' : this.floatStorage;
+    const stored: StoredDtype = dtype === 'int32' ? 'int32' : exact ? 'float32' : this.floatStorage;
     this.weights.add(name, data, shape, stored);
     this.nodes.push({ name, op: 'Const', input: [], attr: { dtype: attr.dtype(dtype) } });
     return { ref: name };

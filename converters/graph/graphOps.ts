@@ -76,6 +76,10 @@ export class GraphOps {
   slice(x: Ref, begin: number[], size: number[]): Ref {
     return this.g.op('Slice', [x, this.g.ints(begin), this.g.ints(size)]);
   }
+  /** Repeats x along each axis; `multiples` may be dynamic (see dynamicShape). */
+  tile(x: Ref, multiples: Ref): Ref {
+    return this.g.op('Tile', [x, multiples]);
+  }
   softmax(x: Ref): Ref {
     return this.g.op('Softmax', [x]);
   }

@@ -1,6 +1,7 @@
 import { Ref } from '../graph/graphBuilder';
 import { Activation, NnLayers } from '../graph/nnLayers';
 import { ConfigReader } from './diffusersConfig';
+import { resnetBlock } from './resnetBlock';
 
 /** The parts of a diffusers UNet2DConditionModel config.json that the converter implements. */
 export interface UnetConfig {
@@ -134,24 +135,12 @@ export class UnetGraph {
   }
 
   private resnet(x: Ref, name: string, temb: Ref): Ref {
-    const { o, nn, config } = this;
-    return nn.g.scope(name, () => {
-      let h = nn.activation(
-        nn.groupNorm(x, `${name}.norm1`, null, config.normGroups, config.normEps),
-        config.act,
-      );
-      h = nn.conv2d(h, `${name}.conv1`, 1, 1);
-      const t = nn.linear(nn.activation(temb, config.act), `${name}.time_emb_proj`);
-      const channels = nn.w.shape(`${name}.time_emb_proj.weight`)[0];
-      h = o.add(h, o.reshape(t, [-1, 1, 1, channels]));
-      h = nn.activation(
-        nn.groupNorm(h, `${name}.norm2`, null, config.normGroups, config.normEps),
-        config.act,
-      );
-      h = nn.conv2d(h, `${name}.conv2`, 1, 1);
-      const shortcut = nn.w.has(`${name}.conv_shortcut.weight`) ? nn.conv2d(x, `${name}.conv_shortcut`) : x;
-      return o.add(shortcut, h);
-    });
+    const { groups, eps, act } = {
+      groups: this.config.normGroups,
+      eps: this.config.normEps,
+      act: this.config.act,
+    };
+    return resnetBlock(this.nn, x, name, { groups, eps, act, temb });
   }
 
   private transformer(x: Ref, name: string, context: Ref, heads: number, layers: number): Ref {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GRADIENT_METHODS, estimateGradient } from '../../lib/adjoint';
 import { TABLEAUS, cleanEstimate, makeEstimateProblem } from '../../lib/ode';
 import { NoiseSchedule, SD_V1_SCHEDULER } from '../../lib/schedule';
-import { useCpuBackend } from '../helpers/cpuBackend';
+import { useTestBackend } from '../helpers/testBackend';
 import {
   linearEpsFunction,
   linearReference,
@@ -11,7 +11,7 @@ import {
 } from '../helpers/linearProblem';
 import { relativeL2 } from '../helpers/relativeError';
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 const schedule = new NoiseSchedule(SD_V1_SCHEDULER);
 const d = 6;

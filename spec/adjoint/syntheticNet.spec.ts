@@ -4,7 +4,7 @@ import { measurePeakBytes } from '../../lib/bench/peakMemory';
 import { SyntheticEpsNet } from '../../lib/models/syntheticEpsNet';
 import { TABLEAUS, makeEstimateProblem } from '../../lib/ode';
 import { NoiseSchedule, SD_V1_SCHEDULER } from '../../lib/schedule';
-import { useCpuBackend } from '../helpers/cpuBackend';
+import { useTestBackend } from '../helpers/testBackend';
 import { relativeL2 } from '../helpers/relativeError';
 
 const schedule = new NoiseSchedule(SD_V1_SCHEDULER);
@@ -15,7 +15,7 @@ const loss = (x0hat: tf.Tensor) =>
   tf.tidy(() => tf.mul(tf.sum(tf.square(tf.sub(x0hat, target))), 0.5) as tf.Scalar);
 
 beforeAll(async () => {
-  await useCpuBackend();
+  await useTestBackend();
   net = new SyntheticEpsNet({ inChannels: 4, width: 16, groups: 8, seed: 3 });
   xT = tf.randomNormal([1, 8, 8, 4], 0, 1, 'float32', 11);
   target = tf.randomNormal([1, 8, 8, 4], 0, 0.5, 'float32', 12);

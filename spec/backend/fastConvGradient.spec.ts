@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { convInputGradientAsForwardConv } from '../../lib/backend';
-import { useCpuBackend } from '../helpers/cpuBackend';
+import { convInputGradientAsForwardConv, startBackend } from '../../lib/backend';
 import { relativeL2 } from '../helpers/relativeError';
 
-beforeAll(useCpuBackend);
+beforeAll(async () => {
+  await startBackend('cpu', { announce: false });
+  await import('@tensorflow/tfjs-backend-wasm');
+});
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
@@ -58,7 +60,8 @@ const geometries: [string, [number, number, number, number], number, number, Pad
 ];
 
 describe.each(geometries)('Conv2D input gradient, %s', (_name, xShape, k, stride, pad) => {
-  test('forward-conv formula equals the stock kernel', () => {
+  test.each(['cpu', 'wasm'])('on %s, the forward-conv formula equals the stock kernel', async (backend) => {
+    expect(await tf.setBackend(backend)).toBe(true);
     const x = tf.randomNormal(xShape, 0, 1, 'float32', 1) as tf.Tensor4D;
     const filter = tf.randomNormal([k, k, xShape[3], 6], 0, 1, 'float32', 2) as tf.Tensor4D;
     const y = tf.conv2d(x, filter, stride, pad) as tf.Tensor4D;
@@ -82,7 +85,8 @@ describe.each(geometries)('Conv2D input gradient, %s', (_name, xShape, k, stride
   });
 });
 
-test('the filter gradient still works through the registered gradient', () => {
+test('the filter gradient still works through the registered gradient', async () => {
+  await tf.setBackend('cpu');
   const x = tf.randomNormal([1, 6, 6, 2], 0, 1, 'float32', 4) as tf.Tensor4D;
   const filter = tf.randomNormal([3, 3, 2, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
   const g = tf.grad((f: tf.Tensor) => tf.sum(tf.conv2d(x, f as tf.Tensor4D, 1, 'same')))(filter);

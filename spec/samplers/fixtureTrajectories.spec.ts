@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SafetensorsFile } from '../../lib/io/safetensors';
 import { NoiseSchedule, parseSchedulerConfig } from '../../lib/schedule';
 import { SamplerName, TimestepSpacing, createSampler, disposeSamplerState } from '../../lib/samplers';
-import { useCpuBackend } from '../helpers/cpuBackend';
+import { useTestBackend } from '../helpers/testBackend';
 import { casePath, casesOf } from '../helpers/fixtures';
 import { relativeL2 } from '../helpers/relativeError';
 
@@ -11,7 +11,7 @@ const SAMPLER_FOR_CASE: Record<string, SamplerName> = {
   scheduler_dpmpp_2m: 'dpmpp2m',
 };
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 const cases = casesOf('scheduler');
 

@@ -1,0 +1,8 @@
+export interface ConversionOptions {
+  /** Storage of float weights (computation is always float32). */
+  dtype: 'float32' | 'float16';
+  overwrite?: boolean;
+  /** Print an op histogram per graph. */
+  verbose?: boolean;
+  log?: (line: string) => void;
+}

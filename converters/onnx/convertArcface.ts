@@ -1,0 +1,52 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConversionOptions } from '../conversionOptions';
+import { GraphBuilder } from '../graph/graphBuilder';
+import { checkGraph, formatHistogram } from '../graph/graphCheck';
+import { WeightShardWriter } from '../graph/weightShardWriter';
+import { writeAtomically } from '../outputDirectory';
+import { readOnnxModel } from './onnxModel';
+import { OnnxToGraph } from './onnxToGraph';
+
+/** `sag convert arcface`: an insightface-style ONNX face-recognition model -> arcface/ graph model + sag.json. */
+export async function convertArcface(
+  onnxPath: string,
+  outDir: string,
+  options: ConversionOptions,
+): Promise<Record<string, unknown>> {
+  const model = readOnnxModel(onnxPath);
+  OnnxToGraph.assertSupported(model, onnxPath);
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new Error(
+      `${onnxPath}: expected one image input and one embedding output, got ${model.inputs.length} inputs and ${model.outputs.length} outputs`,
+    );
+  }
+  const log = options.log ?? (() => undefined);
+  return writeAtomically(outDir, options.overwrite ?? false, (tmp) => {
+    const dir = path.join(tmp, 'arcface');
+    fs.mkdirSync(dir);
+    const writer = new WeightShardWriter(dir);
+    const g = new GraphBuilder(writer, options.dtype);
+    new OnnxToGraph(g, model, onnxPath).build();
+    const { histogram } = checkGraph(g.nodes, 'arcface');
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(g.modelJson()));
+    if (options.verbose) log(`arcface: ${g.nodes.length} nodes\n${formatHistogram(histogram)}`);
+    const [, c, h, w] = model.inputs[0].dims;
+    const manifest = {
+      format: 'sag-arcface',
+      version: 1,
+      source: path.resolve(onnxPath),
+      dtype: options.dtype,
+      layout: 'NHWC',
+      input: model.inputs[0].name,
+      output: model.outputs[0].name,
+      inputSize: [h, w],
+      channels: c,
+      embeddingDim: model.outputs[0].dims[1] ?? null,
+      inputRange: [-1, 1],
+      opset: model.opset,
+    };
+    fs.writeFileSync(path.join(tmp, 'sag.json'), JSON.stringify(manifest, null, 2));
+    return manifest;
+  });
+}

@@ -1,0 +1,187 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { readSchedulerConfig } from '../../lib/schedule';
+import { parseClipTextConfig } from '../clip/clipConfig';
+import { clipTextGraph } from '../clip/clipGraph';
+import { ConversionOptions } from '../conversionOptions';
+import { writeGraphModel } from '../graph/writeGraphModel';
+import { writeAtomically } from '../outputDirectory';
+import { CheckpointWeights } from '../weights/weightSource';
+import { readJsonConfig } from './diffusersConfig';
+import { UnetGraph, parseUnetConfig } from './unetGraph';
+import { VaeGraph, parseVaeConfig } from './vaeGraph';
+
+export const TOKENIZER_FILES = [
+  'vocab.json',
+  'merges.txt',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+];
+
+/** Checks that `dir` is a diffusers Stable Diffusion directory, naming what is wrong if not. */
+export function assertStableDiffusionLayout(dir: string): void {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir}: directory not found`);
+  const topConfig = path.join(dir, 'config.json');
+  if (fs.existsSync(topConfig)) {
+    const type = (JSON.parse(fs.readFileSync(topConfig, 'utf8')) as { model_type?: string }).model_type;
+    if (type === 'clip')
+      throw new Error(
+        `${dir}: this is a transformers CLIP directory, not Stable Diffusion (use 'sag convert clip')`,
+      );
+  }
+  for (const part of [
+    'unet/config.json',
+    'vae/config.json',
+    'text_encoder/config.json',
+    'tokenizer/vocab.json',
+    'tokenizer/merges.txt',
+    'scheduler/scheduler_config.json',
+  ]) {
+    if (!fs.existsSync(path.join(dir, part))) {
+      throw new Error(`${dir}: not a diffusers Stable Diffusion directory (missing ${part})`);
+    }
+  }
+}
+
+export interface ConvertedStableDiffusion {
+  outDir: string;
+  manifest: Record<string, unknown>;
+}
+
+/** `sag convert sd`: UNet, VAE decoder and encoder, text encoder, tokenizer, scheduler config and sag.json. */
+export async function convertStableDiffusion(
+  srcDir: string,
+  outDir: string,
+  options: ConversionOptions,
+): Promise<ConvertedStableDiffusion> {
+  assertStableDiffusionLayout(srcDir);
+  const unetConfig = parseUnetConfig(
+    readJsonConfig(path.join(srcDir, 'unet'), 'UNet'),
+    path.join(srcDir, 'unet', 'config.json'),
+  );
+  const vaeConfig = parseVaeConfig(
+    readJsonConfig(path.join(srcDir, 'vae'), 'VAE'),
+    path.join(srcDir, 'vae', 'config.json'),
+  );
+  const textConfig = parseClipTextConfig(
+    readJsonConfig(path.join(srcDir, 'text_encoder'), 'text encoder'),
+    path.join(srcDir, 'text_encoder', 'config.json'),
+  );
+  readSchedulerConfig(path.join(srcDir, 'scheduler'));
+  if (textConfig.hiddenSize !== unetConfig.crossAttentionDim) {
+    throw new Error(
+      `${srcDir}: text encoder hidden_size ${textConfig.hiddenSize} does not match the UNet's cross_attention_dim ${unetConfig.crossAttentionDim}`,
+    );
+  }
+  const log = options.log ?? (() => undefined);
+  const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
+  const manifest = await writeAtomically(outDir, options.overwrite ?? false, (tmp) => {
+    const unetWeights = CheckpointWeights.openDirectory(path.join(srcDir, 'unet'), [
+      'diffusion_pytorch_model',
+      'model',
+    ]);
+    try {
+      log('converting unet');
+      writeGraphModel(path.join(tmp, 'unet'), 'unet', unetWeights, graphOptions, (nn) => {
+        const sample = nn.g.input('sample', 'float32', [null, null, null, unetConfig.inChannels]);
+        const timestep = nn.g.input('timestep', 'float32', [null]);
+        const context = nn.g.input('encoder_hidden_states', 'float32', [
+          null,
+          null,
+          unetConfig.crossAttentionDim,
+        ]);
+        nn.g.output('out', new UnetGraph(nn, unetConfig).build(sample, timestep, context));
+      });
+    } finally {
+      unetWeights.close();
+    }
+    const vaeWeights = CheckpointWeights.openDirectory(path.join(srcDir, 'vae'), [
+      'diffusion_pytorch_model',
+      'model',
+    ]);
+    try {
+      log('converting vae_decoder');
+      writeGraphModel(path.join(tmp, 'vae_decoder'), 'vae_decoder', vaeWeights, graphOptions, (nn) => {
+        const latent = nn.g.input('latent', 'float32', [null, null, null, vaeConfig.latentChannels]);
+        nn.g.output('image', new VaeGraph(nn, vaeConfig).decode(latent));
+      });
+      log('converting vae_encoder');
+      writeGraphModel(path.join(tmp, 'vae_encoder'), 'vae_encoder', vaeWeights, graphOptions, (nn) => {
+        const image = nn.g.input('image', 'float32', [null, null, null, vaeConfig.inChannels]);
+        const { mean, logvar } = new VaeGraph(nn, vaeConfig).encode(image);
+        nn.g.output('mean', mean);
+        nn.g.output('logvar', logvar);
+      });
+    } finally {
+      vaeWeights.close();
+    }
+    const textWeights = CheckpointWeights.openDirectory(path.join(srcDir, 'text_encoder'), [
+      'model',
+      'pytorch_model',
+    ]);
+    try {
+      log('converting text_encoder');
+      writeGraphModel(path.join(tmp, 'text_encoder'), 'text_encoder', textWeights, graphOptions, (nn) => {
+        const ids = nn.g.input('input_ids', 'int32', [null, textConfig.maxPositions]);
+        // transformers checkpoints name the tower 'text_model.'; some exports drop the prefix.
+        const prefix = textWeights.has('text_model.embeddings.token_embedding.weight') ? 'text_model.' : '';
+        nn.g.output('last_hidden_state', clipTextGraph(nn, prefix, textConfig, ids).lastHiddenState);
+      });
+    } finally {
+      textWeights.close();
+    }
+    fs.mkdirSync(path.join(tmp, 'tokenizer'));
+    for (const f of TOKENIZER_FILES) {
+      const src = path.join(srcDir, 'tokenizer', f);
+      if (fs.existsSync(src)) fs.copyFileSync(src, path.join(tmp, 'tokenizer', f));
+    }
+    fs.mkdirSync(path.join(tmp, 'scheduler'));
+    fs.copyFileSync(
+      path.join(srcDir, 'scheduler', 'scheduler_config.json'),
+      path.join(tmp, 'scheduler', 'scheduler_config.json'),
+    );
+    const downscale = 2 ** (vaeConfig.blockOutChannels.length - 1);
+    const sagManifest = {
+      format: 'sag-stable-diffusion',
+      version: 1,
+      source: path.resolve(srcDir),
+      dtype: options.dtype,
+      layout: 'NHWC',
+      components: {
+        unet: {
+          inputs: {
+            sample: [null, null, null, unetConfig.inChannels],
+            timestep: [null],
+            encoder_hidden_states: [null, textConfig.maxPositions, unetConfig.crossAttentionDim],
+          },
+          outputs: { out: [null, null, null, unetConfig.outChannels] },
+        },
+        vae_decoder: {
+          inputs: { latent: [null, null, null, vaeConfig.latentChannels] },
+          outputs: { image: [null, null, null, vaeConfig.outChannels] },
+        },
+        vae_encoder: {
+          inputs: { image: [null, null, null, vaeConfig.inChannels] },
+          outputs: {
+            mean: [null, null, null, vaeConfig.latentChannels],
+            logvar: [null, null, null, vaeConfig.latentChannels],
+          },
+        },
+        text_encoder: {
+          inputs: { input_ids: [null, textConfig.maxPositions] },
+          outputs: { last_hidden_state: [null, textConfig.maxPositions, textConfig.hiddenSize] },
+        },
+        tokenizer: { maxLength: textConfig.maxPositions },
+        scheduler: 'scheduler/scheduler_config.json',
+      },
+      latentChannels: vaeConfig.latentChannels,
+      scalingFactor: vaeConfig.scalingFactor,
+      vaeDownscale: downscale,
+      imageSize: unetConfig.sampleSize * downscale,
+      crossAttentionDim: unetConfig.crossAttentionDim,
+    };
+    fs.writeFileSync(path.join(tmp, 'sag.json'), JSON.stringify(sagManifest, null, 2));
+    return sagManifest;
+  });
+  return { outDir, manifest };
+}

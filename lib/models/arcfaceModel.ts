@@ -1,0 +1,32 @@
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ConvertedGraph, readSagManifest } from './convertedGraph';
+
+/** A converted ArcFace directory (`sag convert arcface`): aligned faces in [-1, 1], NHWC -> embeddings. */
+export class ArcfaceModel {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: Record<string, unknown>,
+    readonly graph: ConvertedGraph,
+  ) {}
+
+  static async load(dir: string): Promise<ArcfaceModel> {
+    const manifest = readSagManifest(dir, 'sag-arcface');
+    return new ArcfaceModel(dir, manifest, await ConvertedGraph.load(path.join(dir, 'arcface')));
+  }
+
+  get inputSize(): [number, number] {
+    return this.manifest.inputSize as [number, number];
+  }
+
+  /** faces [B, H, W, 3] in [-1, 1] -> embeddings [B, E] (not normalised). Caller owns the result. */
+  embed(faces: tf.Tensor): tf.Tensor {
+    return this.graph.execute({ [this.manifest.input as string]: faces }, [
+      this.manifest.output as string,
+    ])[0];
+  }
+
+  dispose(): void {
+    this.graph.dispose();
+  }
+}

@@ -1,0 +1,87 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ClipTokenizer } from './clipTokenizer';
+import { ConvertedGraph, readSagManifest } from './convertedGraph';
+
+export interface ClipImageOutputs {
+  /** L2-normalised projected image embeddings [B, P]. */
+  imageEmbeds: tf.Tensor;
+  /** Requested vision hidden states [B, tokens, D], by index. */
+  hiddenStates: Map<number, tf.Tensor>;
+}
+
+/** A converted CLIP directory (`sag convert clip`). Inputs to `image` are pixel values already normalised. */
+export class ClipModel {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: Record<string, unknown>,
+    readonly vision: ConvertedGraph,
+    readonly textTower: ConvertedGraph,
+    readonly tokenizer: ClipTokenizer | null,
+  ) {}
+
+  static async load(dir: string): Promise<ClipModel> {
+    const manifest = readSagManifest(dir, 'sag-clip');
+    const vision = await ConvertedGraph.load(path.join(dir, 'clip_vision'));
+    const text = await ConvertedGraph.load(path.join(dir, 'clip_text'));
+    const tokDir = path.join(dir, 'tokenizer');
+    const tokenizer = fs.existsSync(path.join(tokDir, 'vocab.json'))
+      ? ClipTokenizer.fromDirectory(tokDir)
+      : null;
+    return new ClipModel(dir, manifest, vision, text, tokenizer);
+  }
+
+  get imageSize(): number {
+    return this.manifest.imageSize as number;
+  }
+  get imageMean(): number[] {
+    return this.manifest.imageMean as number[];
+  }
+  get imageStd(): number[] {
+    return this.manifest.imageStd as number[];
+  }
+  get logitScale(): number {
+    return this.manifest.logitScale as number;
+  }
+  get availableHiddenStates(): number[] {
+    return this.manifest.hiddenStates as number[];
+  }
+
+  /** Normalised pixel values [B, S, S, 3] -> embeddings and the requested hidden states (caller owns all). */
+  image(pixels: tf.Tensor, hiddenStates: number[] = []): ClipImageOutputs {
+    for (const h of hiddenStates) {
+      if (!this.availableHiddenStates.includes(h))
+        throw new Error(
+          `${this.dir}: hidden state ${h} was not converted (have ${this.availableHiddenStates.join(', ')})`,
+        );
+    }
+    const outputs = this.vision.execute({ pixel_values: pixels }, [
+      'image_embeds',
+      ...hiddenStates.map((h) => `hidden_state_${h}`),
+    ]);
+    return {
+      imageEmbeds: outputs[0],
+      hiddenStates: new Map(hiddenStates.map((h, i) => [h, outputs[i + 1]])),
+    };
+  }
+
+  /** Token ids [B, T] -> L2-normalised projected text embeddings [B, P], pooled at each row's end token. */
+  text(ids: tf.Tensor): tf.Tensor {
+    const rows = ids.arraySync() as number[][];
+    const eosId = this.manifest.eosTokenId as number;
+    const mask = rows.map((row) => {
+      // transformers pools at the first eos_token_id, or at argmax(ids) for legacy configs (eos_token_id = 2).
+      const index = eosId === 2 ? row.indexOf(Math.max(...row)) : Math.max(0, row.indexOf(eosId));
+      return row.map((_, j) => (j === index ? 1 : 0));
+    });
+    return tf.tidy(
+      () => this.textTower.execute({ input_ids: ids, eos_mask: tf.tensor2d(mask) }, ['text_embeds'])[0],
+    );
+  }
+
+  dispose(): void {
+    this.vision.dispose();
+    this.textTower.dispose();
+  }
+}

@@ -1,0 +1,48 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { loadGraphModelDir } from './loadGraphModelDir';
+
+/** A converted graph model with named inputs and outputs. Execute is synchronous (usable under tf.grad). */
+export class ConvertedGraph {
+  private constructor(
+    readonly dir: string,
+    readonly model: tf.GraphModel,
+  ) {}
+
+  static async load(dir: string): Promise<ConvertedGraph> {
+    if (!fs.existsSync(path.join(dir, 'model.json')))
+      throw new Error(`${dir}: converted model missing (no model.json; run 'sag convert')`);
+    return new ConvertedGraph(dir, await loadGraphModelDir(dir));
+  }
+
+  get inputNames(): string[] {
+    return this.model.inputs.map((i) => i.name);
+  }
+
+  get outputNames(): string[] {
+    return this.model.outputs.map((o) => o.name);
+  }
+
+  /** Runs the graph; returns the requested outputs in order (caller owns them). */
+  execute(inputs: Record<string, tf.Tensor>, outputs: string[]): tf.Tensor[] {
+    const result = this.model.execute(inputs, outputs);
+    return Array.isArray(result) ? result : [result];
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/** Reads and checks a converted directory's sag.json. */
+export function readSagManifest(dir: string, format: string): Record<string, unknown> {
+  const file = path.join(dir, 'sag.json');
+  if (!fs.existsSync(dir)) throw new Error(`${dir}: model directory not found`);
+  if (!fs.existsSync(file))
+    throw new Error(`${dir}: not a converted model directory (no sag.json; run 'sag convert')`);
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (manifest.format !== format)
+    throw new Error(`${dir}: expected a '${format}' directory, found '${String(manifest.format)}'`);
+  return manifest;
+}

@@ -1,0 +1,71 @@
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { SchedulerConfig, readSchedulerConfig } from '../schedule';
+import { ClipTokenizer } from './clipTokenizer';
+import { ConvertedGraph, readSagManifest } from './convertedGraph';
+
+/** A converted Stable Diffusion directory (`sag convert sd`): UNet, VAE, text encoder, tokenizer, scheduler. */
+export class StableDiffusionModels {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: Record<string, unknown>,
+    readonly unetGraph: ConvertedGraph,
+    readonly vaeDecoder: ConvertedGraph,
+    readonly vaeEncoder: ConvertedGraph,
+    readonly textEncoder: ConvertedGraph,
+    readonly tokenizer: ClipTokenizer,
+    readonly scheduler: SchedulerConfig,
+  ) {}
+
+  static async load(dir: string): Promise<StableDiffusionModels> {
+    const manifest = readSagManifest(dir, 'sag-stable-diffusion');
+    const [unet, dec, enc, text] = await Promise.all(
+      ['unet', 'vae_decoder', 'vae_encoder', 'text_encoder'].map((c) =>
+        ConvertedGraph.load(path.join(dir, c)),
+      ),
+    );
+    const tokenizer = ClipTokenizer.fromDirectory(path.join(dir, 'tokenizer'));
+    const scheduler = readSchedulerConfig(path.join(dir, 'scheduler'));
+    return new StableDiffusionModels(dir, manifest, unet, dec, enc, text, tokenizer, scheduler);
+  }
+
+  get scalingFactor(): number {
+    return this.manifest.scalingFactor as number;
+  }
+
+  get latentChannels(): number {
+    return this.manifest.latentChannels as number;
+  }
+
+  get vaeDownscale(): number {
+    return this.manifest.vaeDownscale as number;
+  }
+
+  /** eps = UNet(x, t, context): x [B, h, w, C] NHWC, t a (fractional) timestep, context [B, 77, D]. */
+  unet(x: tf.Tensor, timestep: number | tf.Tensor, context: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const t = typeof timestep === 'number' ? tf.tensor1d([timestep]) : timestep;
+      return this.unetGraph.execute({ sample: x, timestep: t, encoder_hidden_states: context }, ['out'])[0];
+    });
+  }
+
+  /** Unscaled latent -> image in about [-1, 1] (NHWC). */
+  decode(latent: tf.Tensor): tf.Tensor {
+    return this.vaeDecoder.execute({ latent }, ['image'])[0];
+  }
+
+  /** Image in [-1, 1] (NHWC) -> mean and logvar of the unscaled latent. */
+  encode(image: tf.Tensor): { mean: tf.Tensor; logvar: tf.Tensor } {
+    const [mean, logvar] = this.vaeEncoder.execute({ image }, ['mean', 'logvar']);
+    return { mean, logvar };
+  }
+
+  /** Token ids [B, 77] (int32) -> last hidden state [B, 77, D]. */
+  encodeTokens(ids: tf.Tensor): tf.Tensor {
+    return this.textEncoder.execute({ input_ids: ids }, ['last_hidden_state'])[0];
+  }
+
+  dispose(): void {
+    for (const g of [this.unetGraph, this.vaeDecoder, this.vaeEncoder, this.textEncoder]) g.dispose();
+  }
+}
