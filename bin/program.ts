@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { packageVersion } from '../lib/packageRoot';
 import { BAD_INPUT_EXIT_CODE } from './cliErrors';
 import { benchAdjointCommand } from './commands/benchAdjoint';
+import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
+import { convertCommand } from './commands/convert';
 
 /** The `sag` command tree (built fresh on each call, so tests can parse argument lists in-process). */
 export function buildProgram(): Command {
@@ -9,8 +11,13 @@ export function buildProgram(): Command {
     .description('Symplectic Adjoint Guidance: training-free guided diffusion sampling on TensorFlow.js')
     .version(packageVersion());
   program.addCommand(
-    new Command('bench').description('benchmarks that print a table').addCommand(benchAdjointCommand()),
+    new Command('bench')
+      .description('benchmarks that print a table')
+      .addCommand(benchAdjointCommand())
+      .addCommand(benchConvertCommand())
+      .addCommand(benchConvertChildCommand(), { hidden: true }),
   );
+  program.addCommand(convertCommand());
   exitWithBadInputCode(program);
   return program;
 }

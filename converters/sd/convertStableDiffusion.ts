@@ -4,11 +4,11 @@ import { readSchedulerConfig } from '../../lib/schedule';
 import { parseClipTextConfig } from '../clip/clipConfig';
 import { clipTextGraph } from '../clip/clipGraph';
 import { ConversionOptions } from '../conversionOptions';
-import { writeGraphModel } from '../graph/writeGraphModel';
+import { WriteGraphModelOptions, WrittenGraphModel, writeGraphModel } from '../graph/writeGraphModel';
 import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';
 import { readJsonConfig } from './diffusersConfig';
-import { UnetGraph, parseUnetConfig } from './unetGraph';
+import { UnetConfig, UnetGraph, parseUnetConfig } from './unetGraph';
 import { VaeGraph, parseVaeConfig } from './vaeGraph';
 
 export const TOKENIZER_FILES = [
@@ -48,6 +48,30 @@ export interface ConvertedStableDiffusion {
   manifest: Record<string, unknown>;
 }
 
+/** Converts a diffusers UNet directory (config already parsed) into one graph model directory. */
+export function writeUnetGraph(
+  unetDir: string,
+  outDir: string,
+  unetConfig: UnetConfig,
+  graphOptions: WriteGraphModelOptions,
+): WrittenGraphModel {
+  const weights = CheckpointWeights.openDirectory(unetDir, ['diffusion_pytorch_model', 'model']);
+  try {
+    return writeGraphModel(outDir, 'unet', weights, graphOptions, (nn) => {
+      const sample = nn.g.input('sample', 'float32', [null, null, null, unetConfig.inChannels]);
+      const timestep = nn.g.input('timestep', 'float32', [null]);
+      const context = nn.g.input('encoder_hidden_states', 'float32', [
+        null,
+        null,
+        unetConfig.crossAttentionDim,
+      ]);
+      nn.g.output('out', new UnetGraph(nn, unetConfig).build(sample, timestep, context));
+    });
+  } finally {
+    weights.close();
+  }
+}
+
 /** `sag convert sd`: UNet, VAE decoder and encoder, text encoder, tokenizer, scheduler config and sag.json. */
 export async function convertStableDiffusion(
   srcDir: string,
@@ -76,25 +100,8 @@ export async function convertStableDiffusion(
   const log = options.log ?? (() => undefined);
   const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
   const manifest = await writeAtomically(outDir, options.overwrite ?? false, (tmp) => {
-    const unetWeights = CheckpointWeights.openDirectory(path.join(srcDir, 'unet'), [
-      'diffusion_pytorch_model',
-      'model',
-    ]);
-    try {
-      log('converting unet');
-      writeGraphModel(path.join(tmp, 'unet'), 'unet', unetWeights, graphOptions, (nn) => {
-        const sample = nn.g.input('sample', 'float32', [null, null, null, unetConfig.inChannels]);
-        const timestep = nn.g.input('timestep', 'float32', [null]);
-        const context = nn.g.input('encoder_hidden_states', 'float32', [
-          null,
-          null,
-          unetConfig.crossAttentionDim,
-        ]);
-        nn.g.output('out', new UnetGraph(nn, unetConfig).build(sample, timestep, context));
-      });
-    } finally {
-      unetWeights.close();
-    }
+    log('converting unet');
+    writeUnetGraph(path.join(srcDir, 'unet'), path.join(tmp, 'unet'), unetConfig, graphOptions);
     const vaeWeights = CheckpointWeights.openDirectory(path.join(srcDir, 'vae'), [
       'diffusion_pytorch_model',
       'model',
