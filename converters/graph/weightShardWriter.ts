@@ -4,10 +4,12 @@ import { float32ToFloat16 } from '../../lib/io/halfFloat';
 
 export type StoredDtype = 'float32' | 'float16' | 'int32';
 
+/** A tfjs weights-manifest entry; float16 storage is tfjs's float16 quantization of a float32 weight. */
 export interface WeightEntry {
   name: string;
   shape: number[];
-  dtype: StoredDtype;
+  dtype: 'float32' | 'int32';
+  quantization?: { dtype: 'float16' };
 }
 
 /**
@@ -36,7 +38,11 @@ export class WeightShardWriter {
     const count = shape.reduce((a, b) => a * b, 1);
     if (count !== data.length)
       throw new Error(`weight '${name}': ${data.length} values for shape [${shape}]`);
-    this.entries.push({ name, shape, dtype });
+    this.entries.push(
+      dtype === 'float16'
+        ? { name, shape, dtype: 'float32', quantization: { dtype: 'float16' } }
+        : { name, shape, dtype },
+    );
     const bytesPer = dtype === 'float16' ? 2 : 4;
     for (let offset = 0; offset < data.length;) {
       const room = Math.floor((this.shardBytes - this.used) / bytesPer);
