@@ -87,11 +87,56 @@ export function convInputGradientAsForwardConv(
   });
 }
 
+/**
+ * dL/dfilter of an NHWC Conv2D as a forward convolution in which the batch and channel axes swap roles:
+ * dW[a, b, ci, co] = sum_{n,i,j} xpad[n, s i + a, s j + b, ci] dy[n, i, j, co] is a dilated (rate s) valid
+ * convolution of xpad^T [Ci, Hp, Wp, N] with dy^T [Ho, Wo, N, Co]. wasm has no Conv2DBackpropFilter kernel.
+ */
+export function convFilterGradientAsForwardConv(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  attrs: Conv2DAttrs,
+): tf.Tensor4D {
+  const [sh, sw] = pair(attrs.strides);
+  const [kh, kw] = filterShape;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape,
+    filterShape,
+    [sh, sw],
+    pair(attrs.dilations),
+    attrs.pad as 'same',
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const [, inH, inW] = x.shape;
+  const [, outH, outW] = dy.shape;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const bottom = Math.max(0, sh * (outH - 1) + kh - inH - top);
+  const right = Math.max(0, sw * (outW - 1) + kw - inW - left);
+  return tf.tidy(() => {
+    let xp = tf.pad(x, [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ]);
+    // Rows beyond the last window never contribute; crop so the output is exactly kh x kw.
+    xp = xp.slice([0, 0, 0, 0], [-1, sh * (outH - 1) + kh, sw * (outW - 1) + kw, -1]);
+    const swapped = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D;
+    const kernel = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
+    const out = tf.conv2d(swapped, kernel, 1, 'valid', 'NHWC', [sh, sw]);
+    return tf.transpose(out, [1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}
+
 let registered = false;
 
 /**
  * Replaces the Conv2D gradient so that, on the backends in FAST_BACKENDS, the input gradient is a forward
- * convolution. The filter gradient and other backends keep tfjs's stock kernels. Idempotent.
+ * convolution, and on wasm (which lacks Conv2DBackpropFilter) the filter gradient too. Idempotent.
  */
 export function registerFastConvGradient(): void {
   if (registered) return;
@@ -117,7 +162,10 @@ export function registerFastConvGradient(): void {
           }
           return stockConvBackpropInput(x, grad, filter, attrs);
         },
-        filter: () => stockConvBackpropFilter(x, grad, filter, attrs),
+        filter: () =>
+          attrs.dataFormat === 'NHWC' && tf.getBackend() === 'wasm'
+            ? convFilterGradientAsForwardConv(x, grad, filter.shape, attrs)
+            : stockConvBackpropFilter(x, grad, filter, attrs),
       };
     },
   });

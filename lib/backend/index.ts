@@ -2,4 +2,8 @@ export { BACKEND_CHOICES, parseBackendChoice } from './backendNames';
 export type { BackendChoice } from './backendNames';
 export { startBackend, currentBackend } from './startBackend';
 export type { StartedBackend, StartBackendOptions } from './startBackend';
-export { registerFastConvGradient, convInputGradientAsForwardConv } from './fastConvGradient';
+export {
+  registerFastConvGradient,
+  convInputGradientAsForwardConv,
+  convFilterGradientAsForwardConv,
+} from './fastConvGradient';

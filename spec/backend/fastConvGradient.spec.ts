@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { convInputGradientAsForwardConv, startBackend } from '../../lib/backend';
+import {
+  convFilterGradientAsForwardConv,
+  convInputGradientAsForwardConv,
+  startBackend,
+} from '../../lib/backend';
 import { relativeL2 } from '../helpers/relativeError';
 
 beforeAll(async () => {
@@ -83,6 +87,47 @@ describe.each(geometries)('Conv2D input gradient, %s', (_name, xShape, k, stride
     expect(relativeL2(viaGrad, stock)).toBeLessThan(1e-5);
     tf.dispose([x, filter, y, dy, fast as tf.Tensor, stock, viaGrad]);
   });
+
+  test.each(['cpu', 'wasm'])(
+    'on %s, the filter gradient as a forward conv equals the stock kernel (cpu)',
+    async (backend) => {
+      expect(await tf.setBackend(backend)).toBe(true);
+      const x = tf.randomNormal(xShape, 0, 1, 'float32', 1) as tf.Tensor4D;
+      const filterShape: [number, number, number, number] = [k, k, xShape[3], 6];
+      const filter = tf.randomNormal(filterShape, 0, 1, 'float32', 2) as tf.Tensor4D;
+      const dy = tf.randomNormal(
+        [...(tf.conv2d(x, filter, stride, pad) as tf.Tensor4D).shape],
+        0,
+        1,
+        'float32',
+        3,
+      ) as tf.Tensor4D;
+      const fast = convFilterGradientAsForwardConv(x, dy, filterShape, {
+        strides: stride,
+        pad,
+        dataFormat: 'NHWC',
+        dilations: 1,
+      });
+      const viaGrad = tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, stride, pad))(filter, dy);
+      const fastData = fast.dataSync().slice();
+      const viaGradData = viaGrad.dataSync().slice();
+      await tf.setBackend('cpu');
+      const stock = tf
+        .engine()
+        .runKernel(
+          tf.Conv2DBackpropFilter,
+          { x: tf.tensor(x.dataSync(), x.shape), dy: tf.tensor(dy.dataSync(), dy.shape) },
+          {
+            strides: [stride, stride],
+            pad,
+            dataFormat: 'NHWC',
+            filterShape,
+          } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor;
+      expect(relativeL2(fastData, stock)).toBeLessThan(1e-5);
+      expect(relativeL2(viaGradData, stock)).toBeLessThan(1e-5);
+    },
+  );
 });
 
 test('the filter gradient still works through the registered gradient', async () => {
