@@ -4,6 +4,7 @@ import { BAD_INPUT_EXIT_CODE } from './cliErrors';
 import { benchAdjointCommand } from './commands/benchAdjoint';
 import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
 import { convertCommand } from './commands/convert';
+import { generateCommand, stylizeCommand } from './commands/generate';
 
 /** The `sag` command tree (built fresh on each call, so tests can parse argument lists in-process). */
 export function buildProgram(): Command {
@@ -17,6 +18,8 @@ export function buildProgram(): Command {
       .addCommand(benchConvertCommand())
       .addCommand(benchConvertChildCommand(), { hidden: true }),
   );
+  program.addCommand(generateCommand());
+  program.addCommand(stylizeCommand());
   program.addCommand(convertCommand());
   exitWithBadInputCode(program);
   return program;

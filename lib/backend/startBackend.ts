@@ -91,9 +91,30 @@ async function startWasm(): Promise<StartedBackend | null> {
 
 async function startCpu(): Promise<StartedBackend | null> {
   if (!(await tf.setBackend('cpu'))) return null;
-  // The cpu backend advertises tfjs-node on first use; we detect tfjs-node ourselves.
-  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   return { name: 'cpu', description: 'cpu (pure JavaScript)' };
+}
+
+let cpuQuieted = false;
+
+/**
+ * The cpu backend prints an advertisement for tfjs-node on its first use (also when tfjs falls back to it
+ * internally); sag detects tfjs-node itself, so the cpu backend is re-registered without it.
+ */
+function quietCpuBackend(): void {
+  if (cpuQuieted) return;
+  cpuQuieted = true;
+  const factory = tf.findBackendFactory('cpu');
+  if (!factory || tf.findBackend('cpu')) return;
+  tf.removeBackend('cpu');
+  tf.registerBackend(
+    'cpu',
+    () => {
+      const backend = factory() as unknown as { firstUse?: boolean };
+      backend.firstUse = false;
+      return backend as unknown as tf.KernelBackend;
+    },
+    1,
+  );
 }
 
 const STARTERS: Record<Exclude<BackendChoice, 'auto'>, () => Promise<StartedBackend | null>> = {
@@ -112,6 +133,7 @@ export async function startBackend(
   options: StartBackendOptions = {},
 ): Promise<StartedBackend> {
   if (started && (choice === 'auto' || choice === started.name)) return started;
+  quietCpuBackend();
   const order: Exclude<BackendChoice, 'auto'>[] =
     choice === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [choice];
   let result: StartedBackend | null = null;

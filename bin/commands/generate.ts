@@ -1,0 +1,310 @@
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { Command, Option } from 'commander';
+import { GRADIENT_METHODS } from '../../lib/adjoint';
+import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
+import { GUIDANCE_METHODS, GuidanceMethod, RHO_MODES } from '../../lib/guidance/guidanceSettings';
+import { imageGrid } from '../../lib/io/imageGrid';
+import { imageFormatForPath, writeImageFile } from '../../lib/io/imageFile';
+import { writeRunReport } from '../../lib/io/runReport';
+import { ESTIMATE_GRIDS } from '../../lib/ode/estimateGrid';
+import { TABLEAUS } from '../../lib/ode/tableaus';
+import {
+  DEFAULT_GENERATE_OPTIONS,
+  GenerateOptions,
+  LOSS_KINDS,
+  LossKind,
+  STYLE_PRESET,
+} from '../../lib/pipeline/generateOptions';
+import { GenerateResult, Pipeline } from '../../lib/pipeline/pipeline';
+import { SAMPLER_NAMES } from '../../lib/samplers';
+import { guarded } from '../cliErrors';
+import { parseChoiceList, parseInteger } from '../optionParsers';
+import { StepProgress } from '../progressBar';
+
+function parseNumber(flag: string, min = -Infinity): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min)
+      throw new Error(`${flag}: expected a number >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+function parseSize(v: string): [number, number] {
+  const m = /^(\d+)(?:x(\d+))?$/.exec(v.trim());
+  if (!m) throw new Error(`--size: expected N or HxW (pixels), got '${v}'`);
+  return [Number(m[1]), Number(m[2] ?? m[1])];
+}
+
+function parseLossWeights(v: string): Partial<Record<LossKind, number>> {
+  const out: Partial<Record<LossKind, number>> = {};
+  for (const part of v.split(',')) {
+    const [k, w] = part.split('=');
+    if (!(LOSS_KINDS as readonly string[]).includes(k) || !Number.isFinite(Number(w))) {
+      throw new Error(
+        `--loss-weights: expected kind=weight pairs (kinds: ${LOSS_KINDS.join(', ')}), got '${part}'`,
+      );
+    }
+    out[k as LossKind] = Number(w);
+  }
+  return out;
+}
+
+interface CliOptions {
+  out: string;
+  report?: string;
+  compare?: GuidanceMethod[];
+  model?: string;
+  clip?: string;
+  arcface?: string;
+  aestheticHead?: string;
+  pickscore?: string;
+  hps?: string;
+  classifier?: string;
+  backend: string;
+  prompt?: string;
+  negativePrompt?: string;
+  guidance?: LossKind[];
+  lossWeights?: Partial<Record<LossKind, number>>;
+  method?: GuidanceMethod;
+  n?: string;
+  tableau?: string;
+  grad?: GenerateOptions['grad'];
+  grid?: GenerateOptions['grid'];
+  sampler?: GenerateOptions['sampler'];
+  steps?: number;
+  cfg?: number;
+  window?: string;
+  repeats?: number;
+  rhoMode?: GenerateOptions['rhoMode'];
+  rhoScale?: number;
+  seed?: number;
+  num?: number;
+  size?: [number, number];
+  initImage?: string;
+  strength?: number;
+  style?: string;
+  ref?: string[];
+  target?: string;
+  styleLayer?: number;
+}
+
+/** The flags shared by `generate` and `stylize` (same names as GenerateOptions). */
+function addGenerationOptions(command: Command): Command {
+  return command
+    .requiredOption('--out <file>', 'output image (.png or .jpg); with --num > 1 or --compare, a grid')
+    .option(
+      '--report <file>',
+      'write a JSON run report (options, seed, backend, per-step loss and rho, timings, memory)',
+    )
+    .option(
+      '--compare <methods>',
+      `run several guidance methods with the same seed and write a grid (${GUIDANCE_METHODS.join(', ')})`,
+      parseChoiceList('--compare', GUIDANCE_METHODS),
+    )
+    .option('--model <dir>', "a 'sag convert sd' directory (default: the embedded digit model)")
+    .option('--clip <dir>', "a 'sag convert clip' directory (style, clip, object, aesthetic losses)")
+    .option('--arcface <dir>', "a 'sag convert arcface' directory (face loss)")
+    .option(
+      '--aesthetic-head <file>',
+      'LAION linear aesthetic head (.safetensors or .json) on --clip embeddings',
+    )
+    .option('--pickscore <dir>', "PickScore as a 'sag convert clip' directory")
+    .option('--hps <dir>', "HPSv2 as a 'sag convert clip' directory")
+    .option(
+      '--classifier <dir>',
+      'an image classifier directory (class guidance; default for the embedded model)',
+    )
+    .addOption(
+      new Option('--backend <name>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'),
+    )
+    .option('--prompt <text>', 'prompt (latent models)')
+    .option('--negative-prompt <text>', 'negative prompt (the unconditional branch of CFG)')
+    .option('--loss-weights <pairs>', 'weights of combined losses, e.g. style=1,clip=0.1', parseLossWeights)
+    .addOption(new Option('--method <method>', 'guidance method').choices([...GUIDANCE_METHODS]))
+    .option('--n <n>', "estimate steps per guided step, or an adaptive schedule 'from:to' (e.g. 6:1)")
+    .addOption(new Option('--tableau <name>', 'sub-solver of the estimate').choices(Object.keys(TABLEAUS)))
+    .addOption(new Option('--grad <method>', 'gradient through the estimate').choices([...GRADIENT_METHODS]))
+    .addOption(
+      new Option('--grid <kind>', "estimate grid: the paper's, or the released code's").choices([
+        ...ESTIMATE_GRIDS,
+      ]),
+    )
+    .addOption(new Option('--sampler <name>', 'main sampler').choices([...SAMPLER_NAMES]))
+    .option('--steps <T>', 'main sampler steps', parseInteger('--steps', 1, 1000))
+    .option('--cfg <w>', 'classifier-free guidance scale', parseNumber('--cfg', 0))
+    .option('--window <range>', "guided main steps: 'start..end', 'all' or 'none'")
+    .option('--repeats <r>', 'time-travel repeats inside the window', parseInteger('--repeats', 1, 100))
+    .addOption(new Option('--rho-mode <mode>', 'guidance step size rule').choices([...RHO_MODES]))
+    .option(
+      '--rho-scale <s>',
+      'guidance strength (rms mode: relative to the CFG / eps magnitude)',
+      parseNumber('--rho-scale', 0),
+    )
+    .option('--seed <seed>', 'seed of all random draws', parseInteger('--seed', 0))
+    .option('--num <count>', 'images per run (batch)', parseInteger('--num', 1, 256))
+    .option('--size <HxW>', 'image size in pixels', parseSize)
+    .option('--init-image <file>', 'start from this image (img2img)')
+    .option('--strength <s>', 'img2img: fraction of the schedule to run (0..1]', parseNumber('--strength', 0))
+    .option('--style <image>', 'style reference image')
+    .option('--ref <image...>', 'reference image(s): object loss, or the face for face ID')
+    .option(
+      '--target <value>',
+      'text for the clip loss (default: the prompt) or class index for class guidance',
+    )
+    .option('--style-layer <k>', 'CLIP hidden state of the style loss', parseInteger('--style-layer', 0));
+}
+
+function toGenerateOptions(
+  opts: CliOptions,
+  preset: Partial<GenerateOptions>,
+  guidanceFlag: LossKind[] | undefined,
+): Partial<GenerateOptions> {
+  const picked: Partial<GenerateOptions> = {};
+  const keys: (keyof GenerateOptions)[] = [
+    'prompt',
+    'negativePrompt',
+    'lossWeights',
+    'method',
+    'n',
+    'tableau',
+    'grad',
+    'grid',
+    'sampler',
+    'steps',
+    'cfg',
+    'window',
+    'repeats',
+    'rhoMode',
+    'rhoScale',
+    'seed',
+    'num',
+    'size',
+    'initImage',
+    'strength',
+    'style',
+    'ref',
+    'target',
+    'styleLayer',
+  ];
+  for (const k of keys)
+    if (opts[k as keyof CliOptions] !== undefined)
+      (picked as Record<string, unknown>)[k] = opts[k as keyof CliOptions];
+  if (guidanceFlag) picked.guidance = guidanceFlag;
+  return { ...preset, ...picked };
+}
+
+function caption(method: string, result: GenerateResult, b: number): string {
+  const loss = result.finalLosses[b];
+  return loss === undefined ? method : `${method} ${loss >= 100 ? loss.toFixed(0) : loss.toPrecision(3)}`;
+}
+
+async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, label: string): Promise<void> {
+  imageFormatForPath(opts.out);
+  const pipeline = await Pipeline.load({
+    model: opts.model,
+    clip: opts.clip,
+    arcface: opts.arcface,
+    aestheticHead: opts.aestheticHead,
+    pickscore: opts.pickscore,
+    hps: opts.hps,
+    classifier: opts.classifier,
+    backend: parseBackendChoice(opts.backend),
+  });
+  try {
+    const base = toGenerateOptions(opts, preset, opts.guidance);
+    const methods: GuidanceMethod[] = opts.compare ?? [base.method ?? DEFAULT_GENERATE_OPTIONS.method];
+    const results: { method: GuidanceMethod; result: GenerateResult }[] = [];
+    for (const method of methods) {
+      const progress = new StepProgress(methods.length > 1 ? `${label} ${method}` : label);
+      try {
+        const result = await pipeline.generate(
+          { ...base, method },
+          { onStep: (_r, done, total) => progress.update(done, total) },
+        );
+        results.push({ method, result });
+      } finally {
+        progress.stop();
+      }
+    }
+    const cells = results.flatMap(({ method, result }) =>
+      tf.unstack(result.images).map((image, b) => ({
+        image: image as tf.Tensor3D,
+        caption: methods.length > 1 || result.finalLosses.length ? caption(method, result, b) : undefined,
+      })),
+    );
+    const num = results[0].result.images.shape[0];
+    const single = cells.length === 1 && methods.length === 1;
+    // --compare: one row per image, one column per method.
+    const ordered =
+      methods.length > 1
+        ? Array.from({ length: num }, (_, b) => methods.map((_, m) => cells[m * num + b])).flat()
+        : cells;
+    const output = single
+      ? (cells[0].image as tf.Tensor3D)
+      : imageGrid(ordered, methods.length > 1 ? methods.length : Math.ceil(Math.sqrt(cells.length)));
+    writeImageFile(opts.out, output);
+    if (opts.report) {
+      writeRunReport(opts.report, {
+        tool: 'sag',
+        command: label,
+        output: path.resolve(opts.out),
+        backend: pipeline.backend.description,
+        models: {
+          model: opts.model ?? 'embedded digit-unet',
+          clip: opts.clip ?? null,
+          arcface: opts.arcface ?? null,
+          classifier: opts.classifier ?? null,
+        },
+        runs: results.map(({ method, result }) => ({
+          method,
+          options: result.options,
+          seed: result.options.seed,
+          finalLosses: result.finalLosses,
+          steps: result.records,
+          timingsMs: result.timings,
+          memory: result.memory,
+        })),
+      });
+    }
+    for (const { method, result } of results) {
+      const losses = result.finalLosses.length
+        ? ` final loss ${result.finalLosses.map((l) => l.toFixed(4)).join(', ')}`
+        : '';
+      process.stderr.write(`${method}: ${(result.timings.sampling / 1000).toFixed(1)} s sampling${losses}\n`);
+    }
+    process.stderr.write(`wrote ${opts.out}${opts.report ? ` and ${opts.report}` : ''}\n`);
+    tf.dispose([...results.map((r) => r.result.images), ...cells.map((c) => c.image)]);
+    if (!single) output.dispose();
+  } finally {
+    pipeline.dispose();
+  }
+}
+
+export function generateCommand(): Command {
+  return addGenerationOptions(
+    new Command('generate')
+      .description(
+        'generate images, guided by one or more losses (default model: the embedded digit diffusion model)',
+      )
+      .option(
+        '--guidance <kinds>',
+        `losses that guide the run: ${LOSS_KINDS.join(', ')} (comma-separated); omit for unguided`,
+        parseChoiceList('--guidance', LOSS_KINDS),
+      ),
+  ).action(guarded(async (opts: CliOptions) => runGenerate(opts, {}, 'generate')));
+}
+
+export function stylizeCommand(): Command {
+  return addGenerationOptions(
+    new Command('stylize').description(
+      'style guidance with the released setup: DPM-Solver++ 2M, 100 steps, window 30..69, 2 repeats, n = 4 (released grid), CFG 7.5',
+    ),
+  ).action(
+    guarded(async (opts: CliOptions) => {
+      if (!opts.style) throw new Error('--style <image> is required');
+      await runGenerate(opts, STYLE_PRESET, 'stylize');
+    }),
+  );
+}

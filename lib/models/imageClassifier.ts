@@ -1,0 +1,58 @@
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ConvertedGraph, readSagManifest } from './convertedGraph';
+
+/**
+ * An image classifier graph model directory (sag.json format 'sag-classifier'): input images in [0, 1] NHWC of
+ * a fixed size; outputs `logits` [B, classes] and a `features` map [B, h, w, c] (for style losses).
+ */
+export class ImageClassifier {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: Record<string, unknown>,
+    readonly graph: ConvertedGraph,
+  ) {}
+
+  static async load(dir: string): Promise<ImageClassifier> {
+    const manifest = readSagManifest(dir, 'sag-classifier');
+    return new ImageClassifier(dir, manifest, await ConvertedGraph.load(path.join(dir, 'classifier')));
+  }
+
+  get classes(): number {
+    return this.manifest.classes as number;
+  }
+  get imageSize(): number {
+    return this.manifest.imageSize as number;
+  }
+  get channels(): number {
+    return this.manifest.channels as number;
+  }
+
+  private fit(image: tf.Tensor4D): tf.Tensor4D {
+    let x = image;
+    if (x.shape[3] !== this.channels)
+      x = this.channels === 1 ? tf.mean(x, 3, true) : tf.tile(x, [1, 1, 1, 3]);
+    if (x.shape[1] !== this.imageSize || x.shape[2] !== this.imageSize)
+      x = tf.image.resizeBilinear(x, [this.imageSize, this.imageSize], false, true);
+    return x;
+  }
+
+  /** Logits [B, classes] for images in [0, 1]. Caller owns the result. */
+  logits(image: tf.Tensor4D): tf.Tensor2D {
+    return tf.tidy(() => this.graph.execute({ image: this.fit(image) }, ['logits'])[0] as tf.Tensor2D);
+  }
+
+  /** The feature map used by the style loss. Caller owns the result. */
+  features(image: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.graph.execute({ image: this.fit(image) }, ['features'])[0] as tf.Tensor4D);
+  }
+
+  /** Class probabilities [B, classes]. */
+  probabilities(image: tf.Tensor4D): tf.Tensor2D {
+    return tf.tidy(() => tf.softmax(this.logits(image)) as tf.Tensor2D);
+  }
+
+  dispose(): void {
+    this.graph.dispose();
+  }
+}

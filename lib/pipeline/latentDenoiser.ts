@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs';
+import { StableDiffusionModels } from '../models/stableDiffusionModels';
+import { EpsFunction } from '../ode/epsFunction';
+import { NoiseSchedule } from '../schedule/noiseSchedule';
+import { tidyResult } from '../tidyResult';
+import { Denoiser, EpsPrediction } from './denoiser';
+
+/**
+ * Stable Diffusion as a Denoiser: eps = eps_u + w (eps_c - eps_u) from one batched UNet call over [x, x] with
+ * [uncond, cond] contexts. Holds the two text embeddings [B, 77, D] (disposed by dispose()).
+ */
+export class LatentDenoiser implements Denoiser {
+  readonly kind = 'latent' as const;
+  readonly schedule: NoiseSchedule;
+  readonly eps: EpsFunction;
+
+  constructor(
+    readonly sd: StableDiffusionModels,
+    private readonly cond: tf.Tensor,
+    private readonly uncond: tf.Tensor,
+    readonly cfgScale: number,
+  ) {
+    this.schedule = new NoiseSchedule(sd.scheduler);
+    this.eps = (x, t) => tf.tidy(() => this.combined(x, t).eps);
+  }
+
+  get hasCfg(): boolean {
+    return this.cfgScale !== 1;
+  }
+
+  sampleShape(batch: number, height: number, width: number): [number, number, number, number] {
+    const f = this.sd.vaeDownscale;
+    if (height % f !== 0 || width % f !== 0)
+      throw new Error(`--size: image sides must be multiples of ${f} for this model, got ${height}x${width}`);
+    return [batch, height / f, width / f, this.sd.latentChannels];
+  }
+
+  private combined(x: tf.Tensor, t: number): { eps: tf.Tensor; delta: tf.Tensor | null } {
+    const b = x.shape[0];
+    if (!this.hasCfg) return { eps: this.sd.unet(x, t, this.cond), delta: null };
+    const out = this.sd.unet(tf.concat([x, x], 0), t, tf.concat([this.uncond, this.cond], 0));
+    const [u, c] = tf.split(out, [b, b], 0);
+    const delta = tf.sub(c, u);
+    return { eps: tf.add(u, tf.mul(delta, this.cfgScale)), delta };
+  }
+
+  predict(x: tf.Tensor, timestep: number): EpsPrediction {
+    return tidyResult(() => {
+      const { eps, delta } = this.combined(x, timestep);
+      return { eps, guidanceDelta: delta };
+    });
+  }
+
+  toImage(x0: tf.Tensor): tf.Tensor4D {
+    return tf.tidy(
+      () =>
+        tf.clipByValue(
+          tf.div(tf.add(this.sd.decode(tf.div(x0, this.sd.scalingFactor)), 1), 2),
+          0,
+          1,
+        ) as tf.Tensor4D,
+    );
+  }
+
+  fromImage(image: tf.Tensor4D): tf.Tensor {
+    return tf.tidy(() => {
+      const rgb = image.shape[3] === 1 ? tf.tile(image, [1, 1, 1, 3]) : image;
+      const { mean, logvar } = this.sd.encode(tf.sub(tf.mul(rgb, 2), 1));
+      logvar.dispose();
+      return tf.mul(mean, this.sd.scalingFactor);
+    });
+  }
+
+  dispose(): void {
+    tf.dispose([this.cond, this.uncond]);
+  }
+}

@@ -1,0 +1,333 @@
+import * as tf from '@tensorflow/tfjs';
+import { parseGradientMethod } from '../adjoint';
+import { BackendChoice, StartedBackend, startBackend } from '../backend';
+import { GuidanceSettings, parseStepCountSchedule, parseWindow } from '../guidance/guidanceSettings';
+import { StepRecord, runGuidedSampling } from '../guidance/guidedSampling';
+import { imageFileToTensor } from '../io/imageFile';
+import { readAestheticHead } from '../losses/aestheticHead';
+import { createAestheticLoss } from '../losses/aestheticLoss';
+import { createClassifierLoss, createClassifierStyleLoss } from '../losses/classifierLoss';
+import { createClipScoreLoss } from '../losses/clipScoreLoss';
+import { createFaceIdLoss } from '../losses/faceIdLoss';
+import { ImageLoss, weightedSum } from '../losses/imageLoss';
+import { createObjectLoss } from '../losses/objectLoss';
+import { createStyleLoss } from '../losses/styleLoss';
+import { ArcfaceModel } from '../models/arcfaceModel';
+import { ClipModel } from '../models/clipModel';
+import { ImageClassifier } from '../models/imageClassifier';
+import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
+import { StableDiffusionModels } from '../models/stableDiffusionModels';
+import { tableauByName } from '../ode/tableaus';
+import { createSampler } from '../samplers';
+import { Denoiser } from './denoiser';
+import { embeddedModelDir } from './embeddedModels';
+import { DEFAULT_GENERATE_OPTIONS, GenerateOptions, LossKind } from './generateOptions';
+import { LatentDenoiser } from './latentDenoiser';
+import { PixelDenoiser } from './pixelDenoiser';
+import { SeededNoise } from './seededNoise';
+import * as fs from 'fs';
+import * as path from 'path';
+
+export interface PipelineOptions {
+  /** A `sag convert sd` directory or a pixel diffusion directory; default: the embedded digit model. */
+  model?: string;
+  clip?: string;
+  arcface?: string;
+  aestheticHead?: string;
+  pickscore?: string;
+  hps?: string;
+  /** An image classifier directory (class / classifier-style guidance); default for pixel models: the embedded one. */
+  classifier?: string;
+  backend?: BackendChoice;
+  /** Print the chosen backend (default true). */
+  announceBackend?: boolean;
+}
+
+export interface GenerateCallbacks {
+  onStep?: (record: StepRecord, done: number, total: number) => void;
+  onWarning?: (message: string) => void;
+}
+
+export interface GenerateResult {
+  /** Images [num, H, W, C] in [0, 1]; the caller owns them. */
+  images: tf.Tensor4D;
+  /** Final guidance loss of each image (empty when unguided). */
+  finalLosses: number[];
+  records: StepRecord[];
+  timings: Record<string, number>;
+  /** Highest tfjs tensor memory seen between steps, and the process's peak resident set. */
+  memory: { peakTensorBytes: number; peakRssBytes: number };
+  options: GenerateOptions;
+  backend: string;
+}
+
+/** Loaded models and the backend; call generate() any number of times, dispose() once. */
+export class Pipeline {
+  private constructor(
+    readonly backend: StartedBackend,
+    readonly sd: StableDiffusionModels | null,
+    readonly pixel: PixelDiffusionModel | null,
+    readonly clip: ClipModel | null,
+    readonly arcface: ArcfaceModel | null,
+    readonly classifier: ImageClassifier | null,
+    readonly extras: { aestheticHead: string | null; pickscore: ClipModel | null; hps: ClipModel | null },
+  ) {}
+
+  static async load(options: PipelineOptions = {}): Promise<Pipeline> {
+    const backend = await startBackend(options.backend ?? 'auto', { announce: options.announceBackend });
+    const modelDir = options.model ?? embeddedModelDir('digit-unet');
+    const manifestFile = path.join(modelDir, 'sag.json');
+    if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: model directory not found`);
+    if (!fs.existsSync(manifestFile))
+      throw new Error(
+        `--model ${modelDir}: not a converted model directory (no sag.json; run 'sag convert sd')`,
+      );
+    const format = (JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { format?: string }).format;
+    const sd = format === 'sag-stable-diffusion' ? await StableDiffusionModels.load(modelDir) : null;
+    const pixel = format === 'sag-pixel-diffusion' ? await PixelDiffusionModel.load(modelDir) : null;
+    if (!sd && !pixel) throw new Error(`--model ${modelDir}: unsupported model format '${String(format)}'`);
+    const classifierDir = options.classifier ?? (pixel ? embeddedModelDir('digit-classifier') : undefined);
+    return new Pipeline(
+      backend,
+      sd,
+      pixel,
+      options.clip ? await ClipModel.load(options.clip) : null,
+      options.arcface ? await ArcfaceModel.load(options.arcface) : null,
+      classifierDir && fs.existsSync(classifierDir) ? await ImageClassifier.load(classifierDir) : null,
+      {
+        aestheticHead: options.aestheticHead ?? null,
+        pickscore: options.pickscore ? await ClipModel.load(options.pickscore) : null,
+        hps: options.hps ? await ClipModel.load(options.hps) : null,
+      },
+    );
+  }
+
+  /** Default image size of the loaded model. */
+  get defaultSize(): [number, number] {
+    if (this.pixel) return [this.pixel.imageSize, this.pixel.imageSize];
+    const s = (this.sd as StableDiffusionModels).manifest.imageSize as number;
+    return [s, s];
+  }
+
+  private textEmbeddings(prompt: string, batch: number, warn: (m: string) => void): tf.Tensor {
+    const sd = this.sd as StableDiffusionModels;
+    const encoded = sd.tokenizer.encode(prompt);
+    if (encoded.truncated > 0)
+      warn(
+        `prompt is longer than ${sd.tokenizer.maxLength} tokens: the last ${encoded.truncated} tokens were dropped`,
+      );
+    return tf.tidy(() => {
+      const ids = tf.tensor2d([encoded.ids], [1, encoded.ids.length], 'int32');
+      return tf.tile(sd.encodeTokens(ids), [batch, 1, 1]);
+    });
+  }
+
+  private loadReference(file: string, size?: [number, number]): tf.Tensor4D {
+    return imageFileToTensor(file, 3, size);
+  }
+
+  private buildLoss(kind: LossKind, o: GenerateOptions): ImageLoss {
+    const need = <T>(model: T | null, flag: string): T => {
+      if (!model) throw new Error(`--guidance ${kind} needs ${flag}`);
+      return model;
+    };
+    switch (kind) {
+      case 'style': {
+        if (!o.style) throw new Error('--guidance style needs --style <image>');
+        const image = this.loadReference(o.style);
+        try {
+          if (this.clip) return createStyleLoss(this.clip, image, o.styleLayer);
+          return createClassifierStyleLoss(
+            need(this.classifier, '--clip <dir> (or a classifier for pixel models)'),
+            image,
+          );
+        } finally {
+          image.dispose();
+        }
+      }
+      case 'clip':
+        return createClipScoreLoss(need(this.clip, '--clip <dir>'), o.target ?? o.prompt);
+      case 'object': {
+        const refs = o.ref.map((r) => this.loadReference(r));
+        try {
+          return createObjectLoss(need(this.clip, '--clip <dir>'), refs);
+        } finally {
+          tf.dispose(refs);
+        }
+      }
+      case 'face': {
+        if (o.ref.length === 0) throw new Error('--guidance face needs --ref <face image>');
+        const face = this.loadReference(o.ref[0]);
+        try {
+          return createFaceIdLoss(need(this.arcface, '--arcface <dir>'), face);
+        } finally {
+          face.dispose();
+        }
+      }
+      case 'aesthetic': {
+        const head = this.extras.aestheticHead;
+        return createAestheticLoss(
+          {
+            head: head
+              ? {
+                  clip: need(this.clip, '--clip <dir> (the CLIP model of the aesthetic head)'),
+                  head: readAestheticHead(head),
+                  weight: 0.5,
+                }
+              : undefined,
+            pickScore: this.extras.pickscore ? { clip: this.extras.pickscore, weight: 10 } : undefined,
+            hps: this.extras.hps ? { clip: this.extras.hps, weight: 2 } : undefined,
+          },
+          o.prompt,
+        );
+      }
+      case 'class': {
+        const target = Number(o.target);
+        if (o.target === null || !Number.isInteger(target))
+          throw new Error(`--target: class guidance needs a class index, got '${o.target}'`);
+        return createClassifierLoss(need(this.classifier, '--classifier <dir>'), target);
+      }
+    }
+  }
+
+  async generate(
+    partial: Partial<GenerateOptions>,
+    callbacks: GenerateCallbacks = {},
+  ): Promise<GenerateResult> {
+    const o: GenerateOptions = { ...DEFAULT_GENERATE_OPTIONS, ...partial };
+    const warn = callbacks.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+    if (!Number.isInteger(o.num) || o.num < 1)
+      throw new Error(`--num: expected an integer >= 1, got ${o.num}`);
+    if (!Number.isInteger(o.repeats) || o.repeats < 1)
+      throw new Error(`--repeats: expected an integer >= 1, got ${o.repeats}`);
+    if (!(o.rhoScale >= 0)) throw new Error(`--rho-scale: expected a number >= 0, got ${o.rhoScale}`);
+    if (!(o.strength > 0 && o.strength <= 1))
+      throw new Error(`--strength: expected a number in (0, 1], got ${o.strength}`);
+    const timings: Record<string, number> = {};
+    const time = <T>(phase: string, fn: () => T): T => {
+      const start = performance.now();
+      try {
+        return fn();
+      } finally {
+        timings[phase] = (timings[phase] ?? 0) + performance.now() - start;
+      }
+    };
+    const size = o.size ?? this.defaultSize;
+    const settings: GuidanceSettings = {
+      method: o.guidance.length === 0 ? 'none' : o.method,
+      n: parseStepCountSchedule(o.n).schedule,
+      tableau: tableauByName(o.tableau),
+      grad: parseGradientMethod(o.grad),
+      grid: o.grid,
+      window: parseWindow(o.window, o.steps),
+      repeats: o.repeats,
+      rho: { mode: o.rhoMode, scale: o.rhoScale },
+    };
+    const held: { dispose(): void }[] = [];
+    try {
+      let denoiser: Denoiser;
+      if (this.sd) {
+        const cond = time('text', () => this.textEmbeddings(o.prompt, o.num, warn));
+        const uncond = time('text', () => this.textEmbeddings(o.negativePrompt, o.num, warn));
+        const latent = new LatentDenoiser(this.sd, cond, uncond, o.cfg);
+        held.push(latent);
+        denoiser = latent;
+      } else {
+        const pixel = this.pixel as PixelDiffusionModel;
+        if (o.prompt) warn('this model is unconditional: the prompt is ignored');
+        denoiser = new PixelDenoiser(pixel.unet, pixel.schedule, pixel.channels, pixel.imageSize);
+      }
+      const loss =
+        settings.method === 'none'
+          ? null
+          : time('setup', () =>
+              weightedSum(
+                o.guidance.map((k) => ({ loss: this.buildLoss(k, o), weight: o.lossWeights[k] ?? 1 })),
+              ),
+            );
+      if (loss) held.push(loss);
+      const lossOnSample = (x0: tf.Tensor) => (loss as ImageLoss)(denoiser.toImage(x0));
+      const sampler = createSampler(o.sampler, denoiser.schedule, o.steps);
+      const noise = new SeededNoise(o.seed);
+      const shape = denoiser.sampleShape(o.num, size[0], size[1]);
+      let startStep = 0;
+      let xT = noise.normal(shape);
+      if (o.initImage) {
+        startStep = Math.min(o.steps - 1, Math.floor(o.steps * (1 - o.strength)));
+        const abar = sampler.abarAt(startStep);
+        const init = imageFileToTensor(o.initImage, 3, size);
+        const noised = tf.tidy(() => {
+          const x0 = denoiser.fromImage(init);
+          return tf.add(
+            tf.mul(tf.tile(x0, [o.num, 1, 1, 1]), Math.sqrt(abar)),
+            tf.mul(xT, Math.sqrt(1 - abar)),
+          );
+        });
+        tf.dispose([init, xT]);
+        xT = noised;
+      }
+      let peakTensorBytes = tf.memory().numBytes;
+      let peakRss = process.memoryUsage().rss;
+      const { sample, records } = time('sampling', () =>
+        runGuidedSampling(
+          {
+            denoiser,
+            sampler,
+            settings,
+            lossOnSample,
+            noise,
+            startStep,
+            onStep: (record, done, total) => {
+              peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
+              peakRss = Math.max(peakRss, process.memoryUsage().rss);
+              callbacks.onStep?.(record, done, total);
+            },
+          },
+          xT,
+        ),
+      );
+      xT.dispose();
+      const images = time('decode', () => denoiser.toImage(sample));
+      sample.dispose();
+      const finalLosses = loss
+        ? time('final loss', () =>
+            Array.from({ length: o.num }, (_, b) =>
+              tf.tidy(
+                () => loss(tf.slice(images, [b, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D).dataSync()[0],
+              ),
+            ),
+          )
+        : [];
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      return {
+        images,
+        finalLosses,
+        records,
+        timings,
+        memory: { peakTensorBytes, peakRssBytes: peakRss },
+        options: o,
+        backend: this.backend.name,
+      };
+    } finally {
+      for (const h of held) h.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const m of [
+      this.sd,
+      this.pixel,
+      this.clip,
+      this.arcface,
+      this.classifier,
+      this.extras.pickscore,
+      this.extras.hps,
+    ])
+      m?.dispose();
+  }
+}
+
+/** Loads the models and starts the backend: `const p = await loadPipeline({ model, clip }); await p.generate({...})`. */
+export function loadPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  return Pipeline.load(options);
+}

@@ -1,0 +1,54 @@
+import * as tf from '@tensorflow/tfjs';
+import { ConvertedGraph } from '../models/convertedGraph';
+import { EpsFunction } from '../ode/epsFunction';
+import { NoiseSchedule } from '../schedule/noiseSchedule';
+import { Denoiser, EpsPrediction } from './denoiser';
+
+/** An unconditional pixel-space eps-model (the embedded default): samples are images scaled to [-1, 1]. */
+export class PixelDenoiser implements Denoiser {
+  readonly kind = 'pixel' as const;
+  readonly cfgScale = 1;
+  readonly hasCfg = false;
+  readonly eps: EpsFunction;
+
+  constructor(
+    readonly unet: ConvertedGraph,
+    readonly schedule: NoiseSchedule,
+    readonly channels: number,
+    readonly imageSize: number,
+  ) {
+    this.eps = (x, t) =>
+      tf.tidy(() => this.unet.execute({ sample: x, timestep: tf.tensor1d([t]) }, ['out'])[0]);
+  }
+
+  sampleShape(batch: number, height: number, width: number): [number, number, number, number] {
+    if (height !== this.imageSize || width !== this.imageSize) {
+      throw new Error(
+        `--size: this model generates ${this.imageSize}x${this.imageSize} images, got ${height}x${width}`,
+      );
+    }
+    return [batch, height, width, this.channels];
+  }
+
+  predict(x: tf.Tensor, timestep: number): EpsPrediction {
+    return { eps: this.eps(x, timestep), guidanceDelta: null };
+  }
+
+  toImage(x0: tf.Tensor): tf.Tensor4D {
+    return tf.tidy(() => tf.clipByValue(tf.div(tf.add(x0, 1), 2), 0, 1) as tf.Tensor4D);
+  }
+
+  fromImage(image: tf.Tensor4D): tf.Tensor {
+    return tf.tidy(() => {
+      let x =
+        image.shape[3] === this.channels
+          ? image
+          : this.channels === 1
+            ? tf.mean(image, 3, true)
+            : tf.tile(image, [1, 1, 1, 3]);
+      if (x.shape[1] !== this.imageSize || x.shape[2] !== this.imageSize)
+        x = tf.image.resizeBilinear(x as tf.Tensor4D, [this.imageSize, this.imageSize], false, true);
+      return tf.sub(tf.mul(x, 2), 1);
+    });
+  }
+}
