@@ -237,8 +237,9 @@ export class Pipeline {
         if (o.prompt) warn('this model is unconditional: the prompt is ignored');
         denoiser = new PixelDenoiser(pixel.unet, pixel.schedule, pixel.channels, pixel.imageSize);
       }
+      // Built even for method 'none' so that unguided images report the same loss (comparison grids).
       const loss =
-        settings.method === 'none'
+        o.guidance.length === 0
           ? null
           : time('setup', () =>
               weightedSum(

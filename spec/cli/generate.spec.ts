@@ -1,0 +1,201 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { readImageFile } from '../../lib/io/imageFile';
+import {
+  ConvertedFixtures,
+  EXAMPLES,
+  convertFixtureModels,
+  removeFixtureModels,
+} from '../helpers/fixturePipeline';
+import { runCli } from '../helpers/runCli';
+
+let models: ConvertedFixtures;
+beforeAll(async () => {
+  models = await convertFixtureModels();
+});
+afterAll(() => removeFixtureModels(models));
+
+const common = () => [
+  '--backend',
+  'wasm',
+  '--model',
+  models.sd,
+  '--clip',
+  models.clip,
+  '--size',
+  '64',
+  '--steps',
+  '4',
+  '--seed',
+  '5',
+];
+
+test('generate --guidance style with a report and a comparison grid', async () => {
+  const out = path.join(models.dir, 'grid.png');
+  const report = path.join(models.dir, 'run.json');
+  const run = await runCli([
+    'generate',
+    ...common(),
+    '--prompt',
+    'a cat',
+    '--guidance',
+    'style',
+    '--style',
+    path.join(EXAMPLES, 'style-waves.png'),
+    '--window',
+    '1..2',
+    '--n',
+    '2',
+    '--compare',
+    'sag,freedom,none',
+    '--out',
+    out,
+    '--report',
+    report,
+  ]);
+  expect(run.stderr).not.toMatch(/error/);
+  expect(run.code).toBe(0);
+  const image = readImageFile(out);
+  expect(image.width).toBeGreaterThan(3 * 64);
+  const json = JSON.parse(fs.readFileSync(report, 'utf8'));
+  expect(json.runs.map((r: { method: string }) => r.method)).toEqual(['sag', 'freedom', 'none']);
+  const sag = json.runs[0];
+  expect(sag.seed).toBe(5);
+  expect(
+    sag.steps
+      .filter((s: { guided: boolean }) => s.guided)
+      .every((s: { loss: number; rho: number }) => s.loss > 0 && s.rho > 0),
+  ).toBe(true);
+  expect(sag.timingsMs.sampling).toBeGreaterThan(0);
+  expect(sag.memory.peakTensorBytes).toBeGreaterThan(0);
+  expect(json.backend).toMatch(/wasm/);
+});
+
+test.each([
+  ['clip', ['--guidance', 'clip', '--target', 'a red house']],
+  [
+    'object',
+    [
+      '--guidance',
+      'object',
+      '--ref',
+      path.join(EXAMPLES, 'style-waves.png'),
+      path.join(EXAMPLES, 'face-sketch.png'),
+    ],
+  ],
+  ['face', ['--guidance', 'face', '--ref', path.join(EXAMPLES, 'face-sketch.png')]],
+])('generate --guidance %s runs end to end', async (_kind, flags) => {
+  const out = path.join(models.dir, `${_kind}.jpg`);
+  const run = await runCli([
+    'generate',
+    ...common(),
+    '--arcface',
+    models.arcface,
+    '--window',
+    '1..1',
+    '--n',
+    '2',
+    '--prompt',
+    'a photo',
+    ...flags,
+    '--out',
+    out,
+  ]);
+  expect(run.stderr).not.toMatch(/error/);
+  expect(run.code).toBe(0);
+  expect(readImageFile(out).width).toBe(64);
+});
+
+test('generate --guidance aesthetic with a linear head', async () => {
+  const head = path.join(models.dir, 'head.json');
+  fs.writeFileSync(
+    head,
+    JSON.stringify({ weight: Array.from({ length: 16 }, (_, i) => Math.sin(i)), bias: 0.1 }),
+  );
+  const out = path.join(models.dir, 'aesthetic.png');
+  const run = await runCli([
+    'generate',
+    ...common(),
+    '--guidance',
+    'aesthetic',
+    '--aesthetic-head',
+    head,
+    '--window',
+    '1..1',
+    '--out',
+    out,
+  ]);
+  expect(run.stderr).not.toMatch(/error/);
+  expect(run.code).toBe(0);
+});
+
+test('stylize uses the style preset and needs --style', async () => {
+  const missing = await runCli(['stylize', ...common(), '--out', path.join(models.dir, 's.png')]);
+  expect(missing.code).toBe(2);
+  expect(missing.stderr).toMatch(/--style <image> is required/);
+  const out = path.join(models.dir, 'stylized.png');
+  const report = path.join(models.dir, 'stylize.json');
+  const run = await runCli([
+    'stylize',
+    ...common(),
+    '--style',
+    path.join(EXAMPLES, 'style-waves.png'),
+    '--steps',
+    '6',
+    '--window',
+    '2..3',
+    '--out',
+    out,
+    '--report',
+    report,
+  ]);
+  expect(run.code).toBe(0);
+  const options = JSON.parse(fs.readFileSync(report, 'utf8')).runs[0].options;
+  expect(options).toMatchObject({
+    sampler: 'dpmpp2m',
+    repeats: 2,
+    grid: 'released',
+    guidance: ['style'],
+    n: '4',
+  });
+});
+
+test('bad input: one error line, exit code 2, no output file', async () => {
+  const out = path.join(models.dir, 'bad.png');
+  const noModel = await runCli([
+    'generate',
+    '--backend',
+    'wasm',
+    '--model',
+    path.join(models.dir, 'nope'),
+    '--out',
+    out,
+  ]);
+  expect(noModel.code).toBe(2);
+  expect(
+    noModel.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('sag: error')),
+  ).toHaveLength(1);
+  const nan = await runCli([
+    'generate',
+    ...common(),
+    '--guidance',
+    'style',
+    '--style',
+    path.join(EXAMPLES, 'style-waves.png'),
+    '--rho-mode',
+    'constant',
+    '--rho-scale',
+    '1e38',
+    '--out',
+    out,
+  ]);
+  expect(nan.code).toBe(2);
+  expect(nan.stderr).toMatch(/NaN or Inf in the .* at main step \d+ \(method sag\)/);
+  expect(fs.existsSync(out)).toBe(false);
+  const badOut = await runCli(['generate', ...common(), '--out', path.join(models.dir, 'x.gif')]);
+  expect(badOut.code).toBe(2);
+  expect(badOut.stderr).toMatch(/expected a .png, .jpg or .jpeg file name/);
+});
