@@ -31,9 +31,11 @@ export function loadDigits(): { train: DigitSet; heldOut: DigitSet } {
   const dir = path.join(path.dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   const all: { pixels: number[]; label: number }[] = [];
   for (let label = 0; label < 10; label++) {
-    const data = (JSON.parse(fs.readFileSync(path.join(dir, `${label}.json`), 'utf8')) as { data: number[] }).data;
+    const data = (JSON.parse(fs.readFileSync(path.join(dir, `${label}.json`), 'utf8')) as { data: number[] })
+      .data;
     const n = Math.floor(data.length / (RAW_SIZE * RAW_SIZE));
-    for (let i = 0; i < n; i++) all.push({ pixels: data.slice(i * RAW_SIZE * RAW_SIZE, (i + 1) * RAW_SIZE * RAW_SIZE), label });
+    for (let i = 0; i < n; i++)
+      all.push({ pixels: data.slice(i * RAW_SIZE * RAW_SIZE, (i + 1) * RAW_SIZE * RAW_SIZE), label });
   }
   const rand = mulberry32(20261126);
   for (let i = all.length - 1; i > 0; i--) {
@@ -46,7 +48,8 @@ export function loadDigits(): { train: DigitSet; heldOut: DigitSet } {
     items.forEach((item, k) => {
       labels[k] = item.label;
       for (let y = 0; y < RAW_SIZE; y++)
-        for (let x = 0; x < RAW_SIZE; x++) images[k * 1024 + (y + 2) * IMAGE_SIZE + (x + 2)] = item.pixels[y * RAW_SIZE + x] * 2 - 1;
+        for (let x = 0; x < RAW_SIZE; x++)
+          images[k * 1024 + (y + 2) * IMAGE_SIZE + (x + 2)] = item.pixels[y * RAW_SIZE + x] * 2 - 1;
     });
     return { images, labels, count: items.length };
   };

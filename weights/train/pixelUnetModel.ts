@@ -46,12 +46,18 @@ export class PixelUnetModel {
   }
 
   private linear(name: string, inp: number, out: number, gain = 1): void {
-    this.variable(`${name}.weight`, tf.mul(tf.randomNormal([inp, out], 0, 1, 'float32', ++this.seed), gain / Math.sqrt(inp)));
+    this.variable(
+      `${name}.weight`,
+      tf.mul(tf.randomNormal([inp, out], 0, 1, 'float32', ++this.seed), gain / Math.sqrt(inp)),
+    );
     this.variable(`${name}.bias`, tf.zeros([out]));
   }
 
   private conv(name: string, inp: number, out: number, k: number, gain = 1): void {
-    this.variable(`${name}.weight`, tf.mul(tf.randomNormal([k, k, inp, out], 0, 1, 'float32', ++this.seed), gain / Math.sqrt(k * k * inp)));
+    this.variable(
+      `${name}.weight`,
+      tf.mul(tf.randomNormal([k, k, inp, out], 0, 1, 'float32', ++this.seed), gain / Math.sqrt(k * k * inp)),
+    );
     this.variable(`${name}.bias`, tf.zeros([out]));
   }
 
@@ -97,17 +103,31 @@ export class PixelUnetModel {
   }
 
   private convApply(x: tf.Tensor4D, name: string, stride = 1): tf.Tensor4D {
-    const padded = stride === 1 ? x : tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-    const y = tf.conv2d(padded, this.p(`${name}.weight`) as tf.Tensor4D, stride, stride === 1 ? 'same' : 'valid');
+    const padded =
+      stride === 1
+        ? x
+        : tf.pad(x, [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ]);
+    const y = tf.conv2d(
+      padded,
+      this.p(`${name}.weight`) as tf.Tensor4D,
+      stride,
+      stride === 1 ? 'same' : 'valid',
+    );
     return tf.add(y, this.p(`${name}.bias`)) as tf.Tensor4D;
   }
 
   /** x [..., in] -> [..., out]. Flattened to 2D: tfjs's BatchMatMul gradient does not reduce a broadcast weight. */
   private linearApply(x: tf.Tensor, name: string): tf.Tensor {
-    const weight = this.p(`${name}.weight`);
-    const flat = x.reshape([-1, x.shape[x.rank - 1]]);
+    const weight = this.p(`${name}.weight`) as tf.Tensor2D;
+    const shape = x.shape as number[];
+    const flat = x.reshape([-1, shape[shape.length - 1]]);
     const y = tf.add(tf.matMul(flat, weight), this.p(`${name}.bias`));
-    return y.reshape([...x.shape.slice(0, -1), weight.shape[1]]);
+    return y.reshape([...shape.slice(0, -1), weight.shape[1]]);
   }
 
   private resnetApply(x: tf.Tensor4D, name: string, temb: tf.Tensor): tf.Tensor4D {
@@ -115,7 +135,9 @@ export class PixelUnetModel {
     const t = this.linearApply(this.silu(temb), `${name}.time_emb_proj`);
     h = tf.add(h, t.reshape([t.shape[0], 1, 1, -1])) as tf.Tensor4D;
     h = this.convApply(this.silu(this.groupNorm(h, `${name}.norm2`)) as tf.Tensor4D, `${name}.conv2`);
-    const shortcut = this.params.has(`${name}.conv_shortcut.weight`) ? this.convApply(x, `${name}.conv_shortcut`) : x;
+    const shortcut = this.params.has(`${name}.conv_shortcut.weight`)
+      ? this.convApply(x, `${name}.conv_shortcut`)
+      : x;
     return tf.add(shortcut, h) as tf.Tensor4D;
   }
 
@@ -134,7 +156,10 @@ export class PixelUnetModel {
   apply(x: tf.Tensor4D, timesteps: number[]): tf.Tensor4D {
     const c = this.spec.channels;
     const embeddingRows = timesteps.map((t) => Array.from(sinusoidalEmbedding(t, c[0])));
-    const temb = this.linearApply(this.silu(this.linearApply(tf.tensor2d(embeddingRows), 'time_embedding.linear_1')), 'time_embedding.linear_2');
+    const temb = this.linearApply(
+      this.silu(this.linearApply(tf.tensor2d(embeddingRows), 'time_embedding.linear_1')),
+      'time_embedding.linear_2',
+    );
     let h = this.convApply(x, 'conv_in');
     const skips: tf.Tensor4D[] = [];
     for (let l = 0; l < c.length; l++) {
@@ -161,11 +186,20 @@ export class PixelUnetModel {
   exportParameters(): [string, number[], Float32Array][] {
     return [...this.params.entries()].map(([name, v]) => {
       if (v.rank === 4) {
-        const [kh, kw, i, o] = v.shape;
-        return [name, [o, i, kh, kw], tf.tidy(() => tf.transpose(v, [3, 2, 0, 1]).dataSync() as Float32Array)];
+        const [kh, kw, i, o] = v.shape as number[];
+        return [
+          name,
+          [o, i, kh, kw],
+          tf.tidy(() => tf.transpose(v, [3, 2, 0, 1]).dataSync() as Float32Array),
+        ];
       }
-      if (v.rank === 2) return [name, [v.shape[1], v.shape[0]], tf.tidy(() => tf.transpose(v).dataSync() as Float32Array)];
-      return [name, v.shape, v.dataSync() as Float32Array];
+      if (v.rank === 2)
+        return [
+          name,
+          [v.shape[1] as number, v.shape[0] as number],
+          tf.tidy(() => tf.transpose(v).dataSync() as Float32Array),
+        ];
+      return [name, v.shape as number[], v.dataSync() as Float32Array];
     });
   }
 

@@ -59,15 +59,28 @@ async function main(): Promise<void> {
     const emaModel = new Map(entries.map(([name]) => [name, ema.get(name) as tf.Variable]));
     const exported = entries.map(([name, shape]) => {
       const v = emaModel.get(name) as tf.Variable;
-      const data = tf.tidy(() => (v.rank === 4 ? tf.transpose(v, [3, 2, 0, 1]) : v.rank === 2 ? tf.transpose(v) : v).dataSync() as Float32Array);
+      const data = tf.tidy(
+        () =>
+          (v.rank === 4
+            ? tf.transpose(v, [3, 2, 0, 1])
+            : v.rank === 2
+              ? tf.transpose(v)
+              : v
+          ).dataSync() as Float32Array,
+      );
       return [name, shape, data] as const;
     });
     const file = path.join(out, 'digit-unet-ema.safetensors');
-    writeSafetensors(`${file}.tmp`, exported.map(([n, s]) => [n, s]), (name) => exported.find((e) => e[0] === name)?.[2] as Float32Array, {
-      format: 'pt',
-      steps: String(step),
-      spec: JSON.stringify(EMBEDDED_UNET_SPEC),
-    });
+    writeSafetensors(
+      `${file}.tmp`,
+      exported.map(([n, s]) => [n, s]),
+      (name) => exported.find((e) => e[0] === name)?.[2] as Float32Array,
+      {
+        format: 'pt',
+        steps: String(step),
+        spec: JSON.stringify(EMBEDDED_UNET_SPEC),
+      },
+    );
     fs.renameSync(`${file}.tmp`, file);
   };
   while ((Date.now() - start) / 60000 < minutes && step < maxSteps) {
@@ -77,25 +90,36 @@ async function main(): Promise<void> {
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
     const loss = tf.tidy(() => {
       const x0 = tf.tensor4d(
-        Float32Array.from(indices.flatMap((i) => Array.from(train.images.subarray(i * 1024, (i + 1) * 1024)))),
+        Float32Array.from(
+          indices.flatMap((i) => Array.from(train.images.subarray(i * 1024, (i + 1) * 1024))),
+        ),
         [batch, 32, 32, 1],
       );
       const noise = tf.randomNormal([batch, 32, 32, 1], 0, 1, 'float32', seed * 1000003 + step);
       const a = tf.tensor1d(timesteps.map((t) => Math.sqrt(schedule.abar(t)))).reshape([batch, 1, 1, 1]);
       const s = tf.tensor1d(timesteps.map((t) => Math.sqrt(1 - schedule.abar(t)))).reshape([batch, 1, 1, 1]);
       const xt = tf.add(tf.mul(x0, a), tf.mul(noise, s)) as tf.Tensor4D;
-      return optimizer.minimize(() => tf.mean(tf.square(tf.sub(model.apply(xt, timesteps), noise))) as tf.Scalar, true) as tf.Scalar;
+      return optimizer.minimize(
+        () => tf.mean(tf.square(tf.sub(model.apply(xt, timesteps), noise))) as tf.Scalar,
+        true,
+      ) as tf.Scalar;
     });
     const value = loss.dataSync()[0];
     loss.dispose();
     if (!Number.isFinite(value)) throw new Error(`training diverged at step ${step}`);
     const decay = Math.min(0.999, (1 + step) / (10 + step));
     tf.tidy(() => {
-      for (const [k, v] of model.params) (ema.get(k) as tf.Variable).assign(tf.add(tf.mul(ema.get(k) as tf.Variable, decay), tf.mul(v, 1 - decay)));
+      for (const [k, v] of model.params)
+        (ema.get(k) as tf.Variable).assign(
+          tf.add(tf.mul(ema.get(k) as tf.Variable, decay), tf.mul(v, 1 - decay)),
+        );
     });
     running = step === 0 ? value : 0.98 * running + 0.02 * value;
     step++;
-    if (step % 50 === 0) log.write(`step ${step} loss ${running.toFixed(4)} lr ${lr.toExponential(1)} elapsed ${((Date.now() - start) / 1000).toFixed(0)}s\n`);
+    if (step % 50 === 0)
+      log.write(
+        `step ${step} loss ${running.toFixed(4)} lr ${lr.toExponential(1)} elapsed ${((Date.now() - start) / 1000).toFixed(0)}s\n`,
+      );
     if (step % 250 === 0) save();
   }
   save();
