@@ -2,6 +2,7 @@ import { Ref } from '../graph/graphBuilder';
 import { Activation, NnLayers } from '../graph/nnLayers';
 import { ConfigReader } from './diffusersConfig';
 import { resnetBlock } from './resnetBlock';
+import { timestepEmbeddingGraph } from './timestepEmbeddingGraph';
 
 /** The parts of a diffusers UNet2DConditionModel config.json that the converter implements. */
 export interface UnetConfig {
@@ -113,27 +114,6 @@ export class UnetGraph {
     this.o = nn.ops;
   }
 
-  private timestepEmbedding(timestep: Ref): Ref {
-    const { o, nn, config } = this;
-    const dim = config.blockOutChannels[0];
-    const half = Math.floor(dim / 2);
-    const freqs = new Float32Array(half);
-    for (let i = 0; i < half; i++) freqs[i] = Math.exp((-Math.log(10000) * i) / (half - config.freqShift));
-    const args = o.mul(o.reshape(timestep, [-1, 1]), nn.g.constant('time_proj.freqs', freqs, [1, half]));
-    const sin = o.unary('Sin', args);
-    const cos = o.unary('Cos', args);
-    let emb = config.flipSinToCos ? o.concat([cos, sin], 1) : o.concat([sin, cos], 1);
-    if (dim % 2 === 1)
-      emb = o.pad(emb, [
-        [0, 0],
-        [0, 1],
-      ]);
-    return nn.g.scope('time_embedding', () => {
-      const h = nn.activation(nn.linear(emb, 'time_embedding.linear_1'), config.act);
-      return nn.linear(h, 'time_embedding.linear_2');
-    });
-  }
-
   private resnet(x: Ref, name: string, temb: Ref): Ref {
     const { groups, eps, act } = {
       groups: this.config.normGroups,
@@ -193,7 +173,11 @@ export class UnetGraph {
   build(sample: Ref, timestep: Ref, context: Ref): Ref {
     const { o, nn, config } = this;
     const n = config.blockOutChannels.length;
-    const temb = this.timestepEmbedding(timestep);
+    const temb = timestepEmbeddingGraph(nn, timestep, config.blockOutChannels[0], {
+      flipSinToCos: config.flipSinToCos,
+      freqShift: config.freqShift,
+      act: config.act,
+    });
     let h = nn.conv2d(sample, 'conv_in', 1, (config.convInKernel - 1) / 2);
     const skips: Ref[] = [h];
     for (let i = 0; i < n; i++) {

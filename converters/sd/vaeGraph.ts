@@ -2,6 +2,7 @@ import { Ref } from '../graph/graphBuilder';
 import { Activation, NnLayers } from '../graph/nnLayers';
 import { ConfigReader } from './diffusersConfig';
 import { resnetBlock } from './resnetBlock';
+import { spatialSelfAttention } from './spatialSelfAttention';
 
 /** The parts of a diffusers AutoencoderKL config.json that the converter implements. */
 export interface VaeConfig {
@@ -67,33 +68,8 @@ export class VaeGraph {
     });
   }
 
-  /** Single-head self-attention over all pixels, with its own GroupNorm and a residual (both naming schemes). */
   private attention(x: Ref, name: string): Ref {
-    const { nn } = this;
-    const o = nn.ops;
-    const legacy = nn.w.has(`${name}.query.weight`);
-    const names = legacy
-      ? {
-          q: `${name}.query`,
-          k: `${name}.key`,
-          v: `${name}.value`,
-          out: `${name}.proj_attn`,
-          norm: `${name}.group_norm`,
-        }
-      : {
-          q: `${name}.to_q`,
-          k: `${name}.to_k`,
-          v: `${name}.to_v`,
-          out: `${name}.to_out.0`,
-          norm: `${name}.group_norm`,
-        };
-    return nn.g.scope(name, () => {
-      const channels = nn.w.shape(`${names.norm}.weight`)[0];
-      const h = nn.groupNorm(x, names.norm, channels, this.config.normGroups, VAE_EPS);
-      const tokens = nn.toTokens(h, channels);
-      const mixed = nn.multiHeadAttention(tokens, tokens, names, 1, channels);
-      return o.add(nn.fromTokens(nn.linear(mixed, names.out), x, channels), x);
-    });
+    return spatialSelfAttention(this.nn, x, name, this.config.normGroups, VAE_EPS);
   }
 
   private midBlock(h: Ref, prefix: string): Ref {

@@ -16,18 +16,7 @@ import { loadDigits } from './mnistData';
 import { PixelUnetModel } from './pixelUnetModel';
 import { EMBEDDED_UNET_SPEC } from './pixelUnetSpec';
 import { seededRandom } from './trainingRandom';
-
-export const DIGIT_SCHEDULER_CONFIG = {
-  _class_name: 'DDPMScheduler',
-  num_train_timesteps: 1000,
-  beta_start: 0.0001,
-  beta_end: 0.02,
-  beta_schedule: 'linear',
-  prediction_type: 'epsilon',
-  set_alpha_to_one: true,
-  steps_offset: 0,
-  clip_sample: false,
-};
+import { DIGIT_SCHEDULER_CONFIG } from './digitScheduler';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -126,7 +115,9 @@ async function main(): Promise<void> {
   log.write(`done: ${step} steps, ${(model.parameterCount() / 1e3).toFixed(0)}k parameters\n`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`${(e as Error).stack}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(1);
+  });
+}

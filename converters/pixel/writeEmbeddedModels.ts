@@ -1,0 +1,96 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ClassifierSpec } from '../../weights/train/classifierModel';
+import { PixelUnetSpec } from '../../weights/train/pixelUnetSpec';
+import { writeGraphModel } from '../graph/writeGraphModel';
+import { writeAtomically } from '../outputDirectory';
+import { CheckpointWeights } from '../weights/weightSource';
+import { classifierGraph } from './classifierGraph';
+import { pixelUnetGraph } from './pixelUnetGraph';
+
+/** Writes a pixel diffusion model directory (unet/, scheduler/, sag.json) from a training checkpoint. */
+export async function writePixelDiffusionModel(
+  checkpoint: string,
+  spec: PixelUnetSpec,
+  schedulerConfig: Record<string, unknown>,
+  outDir: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const weights = new CheckpointWeights([checkpoint]);
+  try {
+    await writeAtomically(outDir, true, (tmp) => {
+      writeGraphModel(path.join(tmp, 'unet'), 'digit-unet', weights, { dtype: 'float32' }, (nn) => {
+        const sample = nn.g.input('sample', 'float32', [null, null, null, spec.imageChannels]);
+        const timestep = nn.g.input('timestep', 'float32', [null]);
+        nn.g.output('out', pixelUnetGraph(nn, spec, sample, timestep));
+      });
+      const unused = weights.unused();
+      if (unused.length)
+        throw new Error(`${checkpoint}: tensors not used by the graph: ${unused.join(', ')}`);
+      fs.mkdirSync(path.join(tmp, 'scheduler'));
+      fs.writeFileSync(
+        path.join(tmp, 'scheduler', 'scheduler_config.json'),
+        JSON.stringify(schedulerConfig, null, 2),
+      );
+      fs.writeFileSync(
+        path.join(tmp, 'sag.json'),
+        JSON.stringify(
+          {
+            format: 'sag-pixel-diffusion',
+            version: 1,
+            layout: 'NHWC',
+            imageSize: 32,
+            channels: spec.imageChannels,
+            range: [-1, 1],
+            spec,
+            ...extra,
+          },
+          null,
+          2,
+        ),
+      );
+    });
+  } finally {
+    weights.close();
+  }
+}
+
+/** Writes an image classifier directory (classifier/, sag.json) from a training checkpoint. */
+export async function writeClassifierModel(
+  checkpoint: string,
+  spec: ClassifierSpec,
+  outDir: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const weights = new CheckpointWeights([checkpoint]);
+  try {
+    await writeAtomically(outDir, true, (tmp) => {
+      writeGraphModel(path.join(tmp, 'classifier'), spec.name, weights, { dtype: 'float32' }, (nn) => {
+        const image = nn.g.input('image', 'float32', [null, spec.imageSize, spec.imageSize, spec.channels]);
+        const { logits, features } = classifierGraph(nn, spec, image);
+        nn.g.output('logits', logits);
+        nn.g.output('features', features);
+      });
+      fs.writeFileSync(
+        path.join(tmp, 'sag.json'),
+        JSON.stringify(
+          {
+            format: 'sag-classifier',
+            version: 1,
+            layout: 'NHWC',
+            imageSize: spec.imageSize,
+            channels: spec.channels,
+            classes: spec.classes,
+            inputRange: [0, 1],
+            spec,
+            ...extra,
+          },
+          null,
+          2,
+        ),
+      );
+    });
+  } finally {
+    weights.close();
+  }
+}
