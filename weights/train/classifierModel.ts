@@ -34,10 +34,10 @@ export const DIGIT_CLASSIFIER_SPEC: ClassifierSpec = {
   imageSize: 32,
   classes: 10,
   convs: [
-    { kind: 'conv', name: 'conv1', out: 16, kernel: 3, stride: 1, padding: 1, activation: 'relu' },
-    { kind: 'conv', name: 'conv2', out: 32, kernel: 3, stride: 2, padding: 1, activation: 'relu' },
+    { kind: 'conv', name: 'conv1', out: 32, kernel: 3, stride: 1, padding: 1, activation: 'relu' },
+    { kind: 'conv', name: 'conv2', out: 64, kernel: 3, stride: 2, padding: 1, activation: 'relu' },
     { kind: 'conv', name: 'conv3', out: 64, kernel: 3, stride: 2, padding: 1, activation: 'relu' },
-    { kind: 'conv', name: 'conv4', out: 64, kernel: 3, stride: 1, padding: 1, activation: 'relu' },
+    { kind: 'conv', name: 'conv4', out: 128, kernel: 3, stride: 1, padding: 1, activation: 'relu' },
   ],
   hidden: [],
   featureLayer: 1,

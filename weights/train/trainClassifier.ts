@@ -2,7 +2,7 @@
  * Trains a digit classifier on the 9,000 clean training digits (random shifts of up to 2 pixels) and reports its
  * accuracy on the 1,000 held-out digits; writes a safetensors checkpoint.
  *
- *   npx tsx weights/train/trainClassifier.ts --which classifier|evaluator --out weights/train/out [--epochs 8]
+ *   npx tsx weights/train/trainClassifier.ts --which classifier|evaluator --out weights/train/out [--epochs 14]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -48,14 +48,14 @@ async function main(): Promise<void> {
   const which = arg('which', 'classifier');
   const spec = which === 'evaluator' ? DIGIT_EVALUATOR_SPEC : DIGIT_CLASSIFIER_SPEC;
   const seed = Number(arg('seed', which === 'evaluator' ? '29' : '7'));
-  const epochs = Number(arg('epochs', '8'));
+  const epochs = Number(arg('epochs', '14'));
   const out = arg('out', 'weights/train/out');
   const batch = 64;
   await startBackend('wasm');
   fs.mkdirSync(out, { recursive: true });
   const { train, heldOut } = loadDigits();
   const model = new ClassifierModel(spec, seed);
-  const optimizer = tf.train.adam(2e-3);
+  const optimizer = tf.train.adam(3e-3);
   const rand = seededRandom(seed);
   const log = (line: string) => {
     fs.appendFileSync(path.join(out, `train-${spec.name}.log`), `${line}\n`);
@@ -68,7 +68,8 @@ async function main(): Promise<void> {
       const j = Math.floor(rand() * (i + 1));
       [order[i], order[j]] = [order[j], order[i]];
     }
-    (optimizer as unknown as { learningRate: number }).learningRate = 2e-3 * 0.5 ** Math.floor(epoch / 3);
+    // Cosine decay from 3e-3 over the run.
+    (optimizer as unknown as { learningRate: number }).learningRate = 1.5e-3 * (1 + Math.cos((Math.PI * epoch) / epochs));
     let total = 0;
     for (let s = 0; s < stepsPerEpoch; s++) {
       const idx = order.slice(s * batch, (s + 1) * batch);

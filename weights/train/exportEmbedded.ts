@@ -1,0 +1,49 @@
+/**
+ * Writes the shipped graph models from the training checkpoints:
+ *   weights/train/out/digit-unet-ema.safetensors   -> weights/digit-unet/
+ *   weights/train/out/digit-classifier.safetensors -> weights/digit-classifier/
+ *   weights/train/out/digit-evaluator.safetensors  -> weights/digit-evaluator/
+ *
+ *   npx tsx weights/train/exportEmbedded.ts [--out weights/train/out]
+ */
+import * as path from 'path';
+import { writeClassifierModel, writePixelDiffusionModel } from '../../converters/pixel/writeEmbeddedModels';
+import { SafetensorsFile } from '../../lib/io/safetensors';
+import { DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC } from './classifierModel';
+import { DIGIT_SCHEDULER_CONFIG } from './digitScheduler';
+import { EMBEDDED_UNET_SPEC } from './pixelUnetSpec';
+
+function metadata(file: string): Record<string, string> {
+  const f = SafetensorsFile.open(file);
+  const m = f.metadata;
+  f.close();
+  return m;
+}
+
+async function main(): Promise<void> {
+  const i = process.argv.indexOf('--out');
+  const dir = i >= 0 ? process.argv[i + 1] : 'weights/train/out';
+  const unet = path.join(dir, 'digit-unet-ema.safetensors');
+  await writePixelDiffusionModel(unet, EMBEDDED_UNET_SPEC, DIGIT_SCHEDULER_CONFIG, 'weights/digit-unet', {
+    training: { steps: Number(metadata(unet).steps), script: 'weights/train/trainDiffusion.ts' },
+  });
+  for (const spec of [DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC]) {
+    const file = path.join(dir, `${spec.name}.safetensors`);
+    const m = metadata(file);
+    await writeClassifierModel(file, spec, path.join('weights', spec.name), {
+      training: {
+        seed: Number(m.seed),
+        heldOutAccuracy: Number(m.heldOutAccuracy),
+        script: 'weights/train/trainClassifier.ts',
+      },
+    });
+  }
+  process.stdout.write('wrote weights/digit-unet, weights/digit-classifier, weights/digit-evaluator\n');
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(1);
+  });
+}
