@@ -56,6 +56,9 @@ test('the emitted pixel UNet graph computes what the training model computes', a
   }
   graph.dispose();
   expect(JSON.parse(fs.readFileSync(path.join(out, 'sag.json'), 'utf8')).format).toBe('sag-pixel-diffusion');
+  const reloaded = new PixelUnetModel(spec, 99);
+  reloaded.importParameters(checkpoint);
+  expect(relativeL2(reloaded.apply(x, [5]), model.apply(x, [5]))).toBeLessThan(1e-6);
 });
 
 test.each([DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC].map((s) => [s.name, s] as [string, ClassifierSpec]))(

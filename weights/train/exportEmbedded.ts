@@ -8,7 +8,10 @@
  */
 import * as path from 'path';
 import { writeClassifierModel, writePixelDiffusionModel } from '../../converters/pixel/writeEmbeddedModels';
+import * as tf from '@tensorflow/tfjs';
+import { writeImageFile } from '../../lib/io/imageFile';
 import { SafetensorsFile } from '../../lib/io/safetensors';
+import { loadDigits } from './mnistData';
 import { DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC } from './classifierModel';
 import { DIGIT_SCHEDULER_CONFIG } from './digitScheduler';
 import { EMBEDDED_UNET_SPEC } from './pixelUnetSpec';
@@ -18,6 +21,18 @@ function metadata(file: string): Record<string, string> {
   const m = f.metadata;
   f.close();
   return m;
+}
+
+/** A few held-out digits as style references (weights/examples/digit-style-<label>.png). */
+function writeReferenceDigits(): void {
+  const { heldOut } = loadDigits();
+  for (const label of [0, 4, 8]) {
+    const index = heldOut.labels.indexOf(label);
+    const pixels = heldOut.images.subarray(index * 1024, (index + 1) * 1024).map((v) => (v + 1) / 2);
+    const image = tf.tensor3d(pixels, [32, 32, 1]);
+    writeImageFile(path.join('weights', 'examples', `digit-style-${label}.png`), image);
+    image.dispose();
+  }
 }
 
 async function main(): Promise<void> {
@@ -38,7 +53,10 @@ async function main(): Promise<void> {
       },
     });
   }
-  process.stdout.write('wrote weights/digit-unet, weights/digit-classifier, weights/digit-evaluator\n');
+  writeReferenceDigits();
+  process.stdout.write(
+    'wrote weights/digit-unet, weights/digit-classifier, weights/digit-evaluator, weights/examples\n',
+  );
 }
 
 if (require.main === module) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { SafetensorsFile } from '../../lib/io/safetensors';
 import { sinusoidalEmbedding } from '../../lib/nn/timestepEmbedding';
 import { GROUP_NORM_EPS, PixelUnetSpec } from './pixelUnetSpec';
 
@@ -201,6 +202,26 @@ export class PixelUnetModel {
         ];
       return [name, v.shape as number[], v.dataSync() as Float32Array];
     });
+  }
+
+  /** Loads parameters saved by exportParameters (PyTorch layout); returns the checkpoint's training steps. */
+  importParameters(file: string): number {
+    const st = SafetensorsFile.open(file);
+    try {
+      for (const [name, v] of this.params) {
+        const data = st.readFloat32(name);
+        const shape = st.entry(name).shape;
+        v.assign(
+          tf.tidy(() => {
+            const t = tf.tensor(data, shape);
+            return v.rank === 4 ? tf.transpose(t, [2, 3, 1, 0]) : v.rank === 2 ? tf.transpose(t) : t;
+          }),
+        );
+      }
+      return Number(st.metadata.steps ?? 0);
+    } finally {
+      st.close();
+    }
   }
 
   parameterCount(): number {

@@ -69,7 +69,8 @@ async function main(): Promise<void> {
       [order[i], order[j]] = [order[j], order[i]];
     }
     // Cosine decay from 3e-3 over the run.
-    (optimizer as unknown as { learningRate: number }).learningRate = 1.5e-3 * (1 + Math.cos((Math.PI * epoch) / epochs));
+    (optimizer as unknown as { learningRate: number }).learningRate =
+      1.5e-3 * (1 + Math.cos((Math.PI * epoch) / epochs));
     let total = 0;
     for (let s = 0; s < stepsPerEpoch; s++) {
       const idx = order.slice(s * batch, (s + 1) * batch);

@@ -3,8 +3,10 @@
  * linear schedule) and writes its EMA weights as a safetensors checkpoint.
  *
  *   npx tsx weights/train/trainDiffusion.ts --minutes 75 --out weights/train/out [--backend wasm|webgpu]
+ *     [--init weights/train/out/digit-unet-ema.safetensors --lr 3e-4 --seed 2]   (continue from saved weights)
  *
- * Seeded: batches, timesteps and noise come from --seed. Resumable from the last checkpoint in --out.
+ * Seeded: batches, timesteps and noise come from --seed. With --init, training continues from a saved
+ * checkpoint (its EMA weights; the optimizer state starts fresh).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -34,6 +36,10 @@ async function main(): Promise<void> {
   const { train } = loadDigits();
   const schedule = new NoiseSchedule(parseSchedulerConfig(DIGIT_SCHEDULER_CONFIG));
   const model = new PixelUnetModel(EMBEDDED_UNET_SPEC, seed);
+  const init = arg('init', '');
+  let stepOffset = 0;
+  if (init) stepOffset = model.importParameters(init);
+  const baseLr = Number(arg('lr', '1e-3'));
   const ema = new Map([...model.params].map(([k, v]) => [k, tf.variable(v.clone(), false)]));
   const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
   const rand = seededRandom(seed);
@@ -66,7 +72,7 @@ async function main(): Promise<void> {
       (name) => exported.find((e) => e[0] === name)?.[2] as Float32Array,
       {
         format: 'pt',
-        steps: String(step),
+        steps: String(stepOffset + step),
         spec: JSON.stringify(EMBEDDED_UNET_SPEC),
       },
     );
@@ -75,7 +81,7 @@ async function main(): Promise<void> {
   while ((Date.now() - start) / 60000 < minutes && step < maxSteps) {
     const indices = Array.from({ length: batch }, () => Math.floor(rand() * train.count));
     const timesteps = indices.map(() => Math.floor(rand() * 1000));
-    const lr = 1e-3 * Math.min(1, (step + 1) / 200);
+    const lr = baseLr * Math.min(1, (step + 1) / 200);
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
     const loss = tf.tidy(() => {
       const x0 = tf.tensor4d(
