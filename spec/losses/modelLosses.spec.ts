@@ -11,7 +11,6 @@ import { ImageClassifier } from '../../lib/models/imageClassifier';
 import { ClassifierModel, DIGIT_CLASSIFIER_SPEC } from '../../weights/train/classifierModel';
 import { fixtureDir } from '../helpers/fixtures';
 import { useTestBackend } from '../helpers/testBackend';
-import { relativeL2 } from '../helpers/relativeError';
 import { makeTempDir } from '../helpers/tempDir';
 
 let tmp: string;
