@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { seededRandom } from '../../lib/seededRandom';
 
 /**
  * Writes a float32 safetensors file tensor by tensor: the header first, then each tensor's data as `fill`
@@ -38,16 +39,10 @@ export function writeSafetensors(
   return 8 + Buffer.byteLength(json) + offset;
 }
 
-/** Deterministic pseudo-random weights (mulberry32), uniform in [-scale, scale]. */
+/** Deterministic pseudo-random weights, uniform in [-scale, scale]. */
 export function seededUniform(seed: number, size: number, scale: number): Float32Array {
-  let a = seed >>> 0;
+  const rand = seededRandom(seed);
   const out = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
+  for (let i = 0; i < size; i++) out[i] = (rand() * 2 - 1) * scale;
   return out;
 }

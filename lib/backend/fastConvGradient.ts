@@ -21,6 +21,24 @@ function pair(v: [number, number] | number): [number, number] {
   return typeof v === 'number' ? [v, v] : v;
 }
 
+/** Output size and padding of an NHWC Conv2D, as tfjs computes them. */
+function convGeometry(
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: Conv2DAttrs,
+) {
+  return tf.backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    pair(attrs.strides),
+    pair(attrs.dilations),
+    attrs.pad as 'same',
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
 /** Inserts (stride - 1) zeros between the rows and columns of dy (NHWC). */
 function dilateSpatially(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return dy;
@@ -51,16 +69,7 @@ export function convInputGradientAsForwardConv(
 ): tf.Tensor4D | null {
   const [sh, sw] = pair(attrs.strides);
   const [kh, kw] = [filter.shape[0], filter.shape[1]];
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape,
-    filter.shape,
-    [sh, sw],
-    pair(attrs.dilations),
-    attrs.pad as 'same',
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = convGeometry(xShape, filter.shape, attrs);
   const [inH, inW] = [xShape[1], xShape[2]];
   const dilatedH = (info.outHeight - 1) * sh + 1;
   const dilatedW = (info.outWidth - 1) * sw + 1;
@@ -100,16 +109,7 @@ export function convFilterGradientAsForwardConv(
 ): tf.Tensor4D {
   const [sh, sw] = pair(attrs.strides);
   const [kh, kw] = filterShape;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape,
-    filterShape,
-    [sh, sw],
-    pair(attrs.dilations),
-    attrs.pad as 'same',
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const info = convGeometry(x.shape, filterShape, attrs);
   const [, inH, inW] = x.shape;
   const [, outH, outW] = dy.shape;
   const top = info.padInfo.top;

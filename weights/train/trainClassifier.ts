@@ -11,7 +11,7 @@ import { startBackend } from '../../lib/backend';
 import { writeSafetensors } from '../../converters/weights/safetensorsWriter';
 import { ClassifierModel, DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC } from './classifierModel';
 import { DigitSet, loadDigits } from './mnistData';
-import { seededRandom } from './trainingRandom';
+import { seededRandom } from '../../lib/seededRandom';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -17,7 +17,7 @@ import { writeSafetensors } from '../../converters/weights/safetensorsWriter';
 import { loadDigits } from './mnistData';
 import { PixelUnetModel } from './pixelUnetModel';
 import { EMBEDDED_UNET_SPEC } from './pixelUnetSpec';
-import { seededRandom } from './trainingRandom';
+import { seededRandom } from '../../lib/seededRandom';
 import { DIGIT_SCHEDULER_CONFIG } from './digitScheduler';
 
 function arg(name: string, fallback: string): string {

@@ -1,4 +1,4 @@
-/** Seeded uniform [0, 1) generator (mulberry32) for batch sampling and timesteps in training scripts. */
+/** Seeded uniform [0, 1) generator (mulberry32): batch sampling in training scripts, synthetic weights, data splits. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
