@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ArcfaceModel } from '../models/arcfaceModel';
+import { resizeBilinear, separableSpatialMap } from '../nn/bilinearResize';
 import { ImageLoss, makeImageLoss } from './imageLoss';
 
 /** [out, in] matrix of PyTorch's AdaptiveAvgPool1d: row i averages inputs floor(i in / out) .. ceil((i+1) in / out) - 1. */
@@ -20,20 +21,11 @@ export function adaptiveAveragePoolMatrix(inSize: number, outSize: number): Floa
 export function arcfaceInput(image: tf.Tensor4D, outSize: [number, number]): tf.Tensor4D {
   return tf.tidy(() => {
     let x = image.shape[3] === 1 ? tf.tile(image, [1, 1, 1, 3]) : image;
-    if (x.shape[1] !== 256 || x.shape[2] !== 256)
-      x = tf.image.resizeBilinear(x as tf.Tensor4D, [256, 256], false, true);
+    x = resizeBilinear(x as tf.Tensor4D, [256, 256]);
     const crop = tf.slice(x, [0, 35, 32, 0], [-1, 188, 188, -1]) as tf.Tensor4D;
-    const [b, , , c] = crop.shape;
     const rows = tf.tensor2d(adaptiveAveragePoolMatrix(188, outSize[0]), [outSize[0], 188]);
     const cols = tf.tensor2d(adaptiveAveragePoolMatrix(188, outSize[1]), [outSize[1], 188]);
-    // Pool rows: [B, 188, 188*C] -> [B, out0, 188*C], then columns likewise after moving them first.
-    const pooledRows = tf.matMul(tf.tile(rows.expandDims(0), [b, 1, 1]), crop.reshape([b, 188, 188 * c]));
-    const byColumn = tf
-      .transpose(pooledRows.reshape([b, outSize[0], 188, c]), [0, 2, 1, 3])
-      .reshape([b, 188, outSize[0] * c]);
-    const pooled = tf.matMul(tf.tile(cols.expandDims(0), [b, 1, 1]), byColumn);
-    const nhwc = tf.transpose(pooled.reshape([b, outSize[1], outSize[0], c]), [0, 2, 1, 3]);
-    return tf.sub(tf.mul(nhwc, 2), 1) as tf.Tensor4D;
+    return tf.sub(tf.mul(separableSpatialMap(crop, rows, cols), 2), 1) as tf.Tensor4D;
   });
 }
 

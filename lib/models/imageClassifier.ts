@@ -1,5 +1,6 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { resizeBilinear } from '../nn/bilinearResize';
 import { ConvertedGraph, readSagManifest } from './convertedGraph';
 
 /**
@@ -33,7 +34,7 @@ export class ImageClassifier {
     if (x.shape[3] !== this.channels)
       x = this.channels === 1 ? tf.mean(x, 3, true) : tf.tile(x, [1, 1, 1, 3]);
     if (x.shape[1] !== this.imageSize || x.shape[2] !== this.imageSize)
-      x = tf.image.resizeBilinear(x, [this.imageSize, this.imageSize], false, true);
+      x = resizeBilinear(x, [this.imageSize, this.imageSize]);
     return x;
   }
 

@@ -3,6 +3,7 @@ import { aestheticScores } from '../../lib/losses/aestheticHead';
 import { adaptiveAveragePoolMatrix, arcfaceInput } from '../../lib/losses/faceIdLoss';
 import { gramDistance, gramMatrix } from '../../lib/losses/gram';
 import { sphericalDistance } from '../../lib/losses/objectLoss';
+import { resizeBilinear } from '../../lib/nn/bilinearResize';
 import { useTestBackend } from '../helpers/testBackend';
 import { relativeL2 } from '../helpers/relativeError';
 
@@ -122,5 +123,26 @@ describe('aesthetic head', () => {
     )(e);
     expect(value.dataSync()[0]).toBeCloseTo(0.5 - 2 + 6 + 0.25, 6);
     expect([...grad.dataSync()]).toEqual([0.5, -1, 2]);
+  });
+});
+
+describe('bilinear resize', () => {
+  test.each([
+    [8, 20],
+    [20, 8],
+    [32, 224],
+  ])('%i -> %i equals tf.image.resizeBilinear (half-pixel centres) and its gradient is exact', (from, to) => {
+    const x = tf.randomNormal([2, from, from, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    expect(
+      relativeL2(resizeBilinear(x, [to, to]), tf.image.resizeBilinear(x, [to, to], false, true)),
+    ).toBeLessThan(1e-5);
+    // The map is linear: its gradient against weights w is M^T w, i.e. d/dx_i of sum(w * resize(e_i)).
+    const w = tf.randomNormal([2, to, to, 3], 0, 1, 'float32', 2);
+    const f = (v: tf.Tensor) => tf.sum(tf.mul(resizeBilinear(v as tf.Tensor4D, [to, to]), w)) as tf.Scalar;
+    const g = tf.grad(f)(x).dataSync();
+    for (const i of [0, 5, 17, x.size - 1]) {
+      const exact = tf.tidy(() => f(tf.oneHot([i], x.size).reshape(x.shape).toFloat()).dataSync()[0]);
+      expect(g[i]).toBeCloseTo(exact, 4);
+    }
   });
 });

@@ -4,7 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import { convertClip } from '../../converters/clip/convertClip';
 import { writeClassifierModel } from '../../converters/pixel/writeEmbeddedModels';
 import { writeSafetensors } from '../../converters/weights/safetensorsWriter';
+import { convertArcface } from '../../converters/onnx/convertArcface';
 import { createClassifierLoss, createClassifierStyleLoss } from '../../lib/losses/classifierLoss';
+import { clipImageEmbedding, clipTextEmbedding, createClipScoreLoss } from '../../lib/losses/clipScoreLoss';
+import { arcfaceInput, createFaceIdLoss } from '../../lib/losses/faceIdLoss';
+import { ArcfaceModel } from '../../lib/models/arcfaceModel';
 import { clipPatchTokens, createStyleLoss } from '../../lib/losses/styleLoss';
 import { ClipModel } from '../../lib/models/clipModel';
 import { ImageClassifier } from '../../lib/models/imageClassifier';
@@ -16,6 +20,7 @@ import { makeTempDir } from '../helpers/tempDir';
 let tmp: string;
 let clip: ClipModel;
 let classifier: ImageClassifier;
+let arcface: ArcfaceModel;
 
 beforeAll(async () => {
   await useTestBackend();
@@ -35,9 +40,57 @@ beforeAll(async () => {
     path.join(tmp, 'classifier'),
   );
   classifier = await ImageClassifier.load(path.join(tmp, 'classifier'));
+  await convertArcface(path.join(fixtureDir(), 'arcface-tiny', 'model.onnx'), path.join(tmp, 'arcface'), {
+    dtype: 'float32',
+  });
+  arcface = await ArcfaceModel.load(path.join(tmp, 'arcface'));
+});
+
+/** (L(x + h u) - L(x - h u)) / 2h for u = g / ||g||, which must equal ||g||. */
+function directionalDerivativeAlongGradient(
+  loss: (x: tf.Tensor4D) => tf.Scalar,
+  x: tf.Tensor4D,
+): { numeric: number; norm: number } {
+  const grad = tf.grad((input: tf.Tensor) => loss(input as tf.Tensor4D))(x);
+  const norm = tf.norm(grad).dataSync()[0];
+  const h = 1e-3;
+  const step = tf.mul(grad, h / norm);
+  const numeric =
+    (loss(tf.add(x, step) as tf.Tensor4D).dataSync()[0] -
+      loss(tf.sub(x, step) as tf.Tensor4D).dataSync()[0]) /
+    (2 * h);
+  return { numeric, norm };
+}
+
+test('clip loss: -100 cos(image, text) by hand, and its gradient', () => {
+  const x = images();
+  const loss = createClipScoreLoss(clip, 'a red house');
+  const u = clipImageEmbedding(clip, x).arraySync();
+  const v = clipTextEmbedding(clip, 'a red house').arraySync()[0];
+  const cos = (a: number[]) => a.reduce((s, ai, i) => s + ai * v[i], 0) / Math.hypot(...a) / Math.hypot(...v);
+  expect(loss(x).dataSync()[0]).toBeCloseTo(-100 * (cos(u[0]) + cos(u[1])), 3);
+  const { numeric, norm } = directionalDerivativeAlongGradient(loss, x);
+  expect(Math.abs(numeric - norm) / norm).toBeLessThan(2e-2);
+});
+
+test('face loss: L2 distance of normalised ArcFace embeddings by hand, and its gradient', () => {
+  const face = tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 21) as tf.Tensor4D;
+  const x = tf.randomUniform([2, 64, 64, 3], 0, 1, 'float32', 22) as tf.Tensor4D;
+  const loss = createFaceIdLoss(arcface, face);
+  const embed = (img: tf.Tensor4D) =>
+    (arcface.embed(arcfaceInput(img, arcface.inputSize)).arraySync() as number[][]).map((e) =>
+      e.map((v) => v / Math.hypot(...e)),
+    );
+  const ref = embed(face)[0];
+  const expected = embed(x).reduce((s, e) => s + Math.hypot(...e.map((v, i) => v - ref[i])), 0);
+  expect(loss(x).dataSync()[0]).toBeCloseTo(expected, 4);
+  expect(loss(face).dataSync()[0]).toBeLessThan(1e-3);
+  const { numeric, norm } = directionalDerivativeAlongGradient(loss, x);
+  expect(Math.abs(numeric - norm) / norm).toBeLessThan(2e-2);
 });
 
 afterAll(() => {
+  arcface.dispose();
   clip.dispose();
   classifier.dispose();
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -83,16 +136,7 @@ test('class loss: cross-entropy of the target label; its gradient matches centra
     0,
   );
   expect(loss(x).dataSync()[0]).toBeCloseTo(expected, 4);
-  const grad = tf.grad((input: tf.Tensor) => loss(input as tf.Tensor4D))(x);
-  // Directional derivative along the gradient: (L(x + h u) - L(x - h u)) / 2h = ||g|| for u = g / ||g||.
-  const norm = tf.norm(grad).dataSync()[0];
-  const h = 1e-3;
-  const step = tf.mul(grad, h / norm);
-  const numeric =
-    (loss(tf.add(x, step) as tf.Tensor4D).dataSync()[0] -
-      loss(tf.sub(x, step) as tf.Tensor4D).dataSync()[0]) /
-    (2 * h);
-  expect(numeric).toBeCloseTo(norm, 1);
+  const { numeric, norm } = directionalDerivativeAlongGradient(loss, x);
   expect(Math.abs(numeric - norm) / norm).toBeLessThan(2e-2);
   expect(() => createClassifierLoss(classifier, 10)).toThrow(
     '--target: expected a class index in 0..9, got 10',
