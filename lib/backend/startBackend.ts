@@ -104,7 +104,9 @@ function quietCpuBackend(): void {
   if (cpuQuieted) return;
   cpuQuieted = true;
   const factory = tf.findBackendFactory('cpu');
-  if (!factory || tf.findBackend('cpu')) return;
+  // tf.findBackend would initialise the backend; look at the engine's registry of started backends instead.
+  const alreadyStarted = 'cpu' in (tf.engine() as unknown as { registry: Record<string, unknown> }).registry;
+  if (!factory || alreadyStarted) return;
   tf.removeBackend('cpu');
   tf.registerBackend(
     'cpu',
