@@ -7,7 +7,8 @@ export function rms(t: tf.Tensor): number {
 
 /**
  * Guidance step size. `rms` (the released code's normalisation): rho = scale * w * RMS(eps_c - eps_u) / RMS(g)
- * with classifier-free guidance, rho = scale * RMS(eps) / RMS(g) without. `constant`: rho = scale.
+ * with classifier-free guidance, rho = scale * RMS(eps) / RMS(g) without (and when eps_c = eps_u, e.g. an
+ * empty prompt and an empty negative prompt). `constant`: rho = scale.
  */
 export function guidanceStepSize(
   mode: RhoMode,
@@ -18,8 +19,8 @@ export function guidanceStepSize(
   if (mode === 'constant') return scale;
   const g = rms(grad);
   if (g === 0) return 0;
-  const ref = reference.guidanceDelta
-    ? reference.cfgScale * rms(reference.guidanceDelta)
-    : rms(reference.eps);
+  // With identical prompts (e.g. both empty) eps_c - eps_u vanishes; fall back to the no-CFG rule then.
+  const delta = reference.guidanceDelta ? reference.cfgScale * rms(reference.guidanceDelta) : 0;
+  const ref = delta > 0 ? delta : rms(reference.eps);
   return (scale * ref) / g;
 }

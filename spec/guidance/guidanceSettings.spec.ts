@@ -1,0 +1,64 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  parseGuidanceMethod,
+  parseStepCountSchedule,
+  parseWindow,
+} from '../../lib/guidance/guidanceSettings';
+import { guidanceStepSize } from '../../lib/guidance/rho';
+import { useTestBackend } from '../helpers/testBackend';
+
+beforeAll(useTestBackend);
+
+describe('rho', () => {
+  const g = () => tf.fill([4], 2);
+  test('rms mode with CFG: scale * w * RMS(eps_c - eps_u) / RMS(g)', () => {
+    expect(
+      guidanceStepSize('rms', 0.2, g(), {
+        guidanceDelta: tf.fill([4], 0.5),
+        eps: tf.fill([4], 1),
+        cfgScale: 7.5,
+      }),
+    ).toBeCloseTo((0.2 * 7.5 * 0.5) / 2, 8);
+  });
+  test('rms mode without CFG, or with identical prompts: scale * RMS(eps) / RMS(g)', () => {
+    expect(
+      guidanceStepSize('rms', 0.2, g(), { guidanceDelta: null, eps: tf.fill([4], 3), cfgScale: 1 }),
+    ).toBeCloseTo(0.3, 8);
+    expect(
+      guidanceStepSize('rms', 0.2, g(), {
+        guidanceDelta: tf.zeros([4]),
+        eps: tf.fill([4], 3),
+        cfgScale: 7.5,
+      }),
+    ).toBeCloseTo(0.3, 8);
+  });
+  test('constant mode and a zero gradient', () => {
+    expect(
+      guidanceStepSize('constant', 5, g(), { guidanceDelta: null, eps: tf.fill([4], 3), cfgScale: 1 }),
+    ).toBe(5);
+    expect(
+      guidanceStepSize('rms', 0.2, tf.zeros([4]), { guidanceDelta: null, eps: tf.fill([4], 3), cfgScale: 1 }),
+    ).toBe(0);
+  });
+});
+
+describe('settings parsing', () => {
+  test('adaptive n decreases linearly over the guided window', () => {
+    const { schedule } = parseStepCountSchedule('6:1');
+    expect(Array.from({ length: 6 }, (_, k) => schedule(k, 6))).toEqual([6, 5, 4, 3, 2, 1]);
+    expect(parseStepCountSchedule('4').schedule(3, 10)).toBe(4);
+    expect(() => parseStepCountSchedule('0')).toThrow(
+      "--n: expected an integer >= 1 or 'from:to' (e.g. 6:1), got '0'",
+    );
+  });
+  test('windows', () => {
+    expect(parseWindow('30..69', 100)).toEqual({ start: 30, end: 69 });
+    expect(parseWindow('all', 50)).toEqual({ start: 0, end: 49 });
+    expect(() => parseWindow('30..120', 100)).toThrow('--window: 30..120 is not inside main steps 0..99');
+    expect(() => parseWindow('x', 100)).toThrow(/expected 'start..end'/);
+  });
+  test('methods', () => {
+    expect(parseGuidanceMethod('ug')).toBe('ug');
+    expect(() => parseGuidanceMethod('dps')).toThrow('--method: expected one of sag, freedom, ug, none, got');
+  });
+});
