@@ -102,6 +102,14 @@ export class Pipeline {
     );
   }
 
+  /** Generation defaults recommended by the model directory (sag.json `defaults`), e.g. a gentler rho. */
+  get modelDefaults(): Partial<GenerateOptions> {
+    const manifest = (this.sd?.manifest ?? this.pixel?.manifest ?? {}) as {
+      defaults?: Partial<GenerateOptions>;
+    };
+    return manifest.defaults ?? {};
+  }
+
   /** Default image size of the loaded model. */
   get defaultSize(): [number, number] {
     if (this.pixel) return [this.pixel.imageSize, this.pixel.imageSize];
@@ -194,7 +202,11 @@ export class Pipeline {
     partial: Partial<GenerateOptions>,
     callbacks: GenerateCallbacks = {},
   ): Promise<GenerateResult> {
-    const o: GenerateOptions = { ...DEFAULT_GENERATE_OPTIONS, ...partial };
+    const o: GenerateOptions = {
+      ...DEFAULT_GENERATE_OPTIONS,
+      ...this.modelDefaults,
+      ...definedOnly(partial),
+    };
     const warn = callbacks.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
     if (!Number.isInteger(o.num) || o.num < 1)
       throw new Error(`--num: expected an integer >= 1, got ${o.num}`);
@@ -326,6 +338,10 @@ export class Pipeline {
     ])
       m?.dispose();
   }
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Loads the models and starts the backend: `const p = await loadPipeline({ model, clip }); await p.generate({...})`. */

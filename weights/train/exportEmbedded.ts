@@ -23,6 +23,12 @@ function metadata(file: string): Record<string, string> {
   return m;
 }
 
+/**
+ * Generation defaults stored in weights/digit-unet/sag.json: without CFG, rho's rms rule scales by RMS(eps) (~1),
+ * and 0.2 over-steers this small model (measured: broken digits); 0.05 guides without artefacts.
+ */
+export const EMBEDDED_GENERATION_DEFAULTS = { sampler: 'ddim', steps: 50, rhoScale: 0.05 };
+
 /** A few held-out digits as style references (weights/examples/digit-style-<label>.png). */
 function writeReferenceDigits(): void {
   const { heldOut } = loadDigits();
@@ -41,6 +47,7 @@ async function main(): Promise<void> {
   const unet = path.join(dir, 'digit-unet-ema.safetensors');
   await writePixelDiffusionModel(unet, EMBEDDED_UNET_SPEC, DIGIT_SCHEDULER_CONFIG, 'weights/digit-unet', {
     training: { steps: Number(metadata(unet).steps), script: 'weights/train/trainDiffusion.ts' },
+    defaults: EMBEDDED_GENERATION_DEFAULTS,
   });
   for (const spec of [DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC]) {
     const file = path.join(dir, `${spec.name}.safetensors`);
