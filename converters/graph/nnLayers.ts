@@ -166,5 +166,3 @@ export class NnLayers {
     );
   }
 }
-
-export { GraphBuilder };

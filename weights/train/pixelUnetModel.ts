@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SafetensorsFile } from '../../lib/io/safetensors';
+import { groupNorm } from '../../lib/nn/groupNorm';
 import { sinusoidalEmbedding } from '../../lib/nn/timestepEmbedding';
 import { GROUP_NORM_EPS, PixelUnetSpec } from './pixelUnetSpec';
 
@@ -89,13 +90,7 @@ export class PixelUnetModel {
   }
 
   private groupNorm(x: tf.Tensor4D, name: string): tf.Tensor4D {
-    const [n, h, w, c] = x.shape;
-    const g = this.spec.groups;
-    const grouped = x.reshape([n, h * w, g, c / g]);
-    const mean = tf.mean(grouped, [1, 3], true);
-    const centered = tf.sub(grouped, mean);
-    const variance = tf.mean(tf.square(centered), [1, 3], true);
-    const normalized = tf.mul(centered, tf.rsqrt(tf.add(variance, GROUP_NORM_EPS))).reshape([n, h, w, c]);
+    const normalized = groupNorm(x, this.spec.groups, GROUP_NORM_EPS);
     return tf.add(tf.mul(normalized, this.p(`${name}.weight`)), this.p(`${name}.bias`)) as tf.Tensor4D;
   }
 
