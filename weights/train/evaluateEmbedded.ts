@@ -79,6 +79,15 @@ async function main(): Promise<void> {
   );
   writeImageFile(path.join('weights', 'digit-samples.png'), grid);
   tf.dispose([grid, ...gridImages]);
+  // Speed of one digit (batch 1, DDIM 50, unguided), median of 3 after a warm-up.
+  const singleTimes: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    const t0 = performance.now();
+    const r = await pipeline.generate({ steps: 50, sampler: 'ddim', num: 1, seed: k });
+    r.images.dispose();
+    if (k > 0) singleTimes.push((performance.now() - t0) / 1000);
+  }
+  result.secondsPerDigit50Steps = singleTimes.sort((a, b) => a - b)[1];
   // Class guidance towards 7.
   const guided: Record<string, unknown>[] = [];
   const common: Partial<GenerateOptions> = {
@@ -123,6 +132,7 @@ async function main(): Promise<void> {
     secondsPerSample50Steps: number;
   };
   const lines = [
+    `one digit, DDIM 50, batch 1: ${(result.secondsPerDigit50Steps as number).toFixed(2)} s`,
     `unguided (${total} samples, DDIM 50): mean max-probability ${u.meanMaxProbability.toFixed(3)}; class fractions ${u.classFractions.map((f) => (f * 100).toFixed(1)).join(' ')} %`,
     `method   n  evaluator says 7  mean p(7)  seconds`,
     ...guided.map(
