@@ -50,11 +50,12 @@ export const DIGIT_EVALUATOR_SPEC: ClassifierSpec = {
   imageSize: 32,
   classes: 10,
   convs: [
-    { kind: 'conv', name: 'conv1', out: 24, kernel: 5, stride: 1, padding: 2, activation: 'tanh' },
-    { kind: 'conv', name: 'conv2', out: 48, kernel: 5, stride: 2, padding: 2, activation: 'relu' },
-    { kind: 'conv', name: 'conv3', out: 64, kernel: 3, stride: 2, padding: 1, activation: 'relu' },
+    { kind: 'conv', name: 'conv1', out: 32, kernel: 5, stride: 1, padding: 2, activation: 'tanh' },
+    { kind: 'conv', name: 'conv2', out: 64, kernel: 5, stride: 2, padding: 2, activation: 'relu' },
+    { kind: 'conv', name: 'conv3', out: 96, kernel: 3, stride: 2, padding: 1, activation: 'relu' },
+    { kind: 'conv', name: 'conv4', out: 96, kernel: 3, stride: 1, padding: 1, activation: 'relu' },
   ],
-  hidden: [96],
+  hidden: [128],
   featureLayer: 0,
 };
 
