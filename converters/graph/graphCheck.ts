@@ -31,6 +31,7 @@ const KERNEL_OF_OP: Record<string, string> = {
   Split: tf.SplitV,
   Slice: tf.Slice,
   Softmax: tf.Softmax,
+  MaxPool: tf.MaxPool,
   Tile: tf.Tile,
   GatherV2: tf.GatherV2,
   Cast: tf.Cast,

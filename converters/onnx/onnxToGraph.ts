@@ -1,5 +1,6 @@
 import { GraphBuilder, Ref } from '../graph/graphBuilder';
 import { GraphOps } from '../graph/graphOps';
+import { attr } from '../graph/tfAttr';
 import { convWeightToHwio } from '../weights/layout';
 import { OnnxGraph, OnnxNode, OnnxTensor } from './onnxModel';
 
@@ -30,6 +31,7 @@ export const SUPPORTED_ONNX_OPS = [
   'Constant',
   'Transpose',
   'Pad',
+  'MaxPool',
 ] as const;
 
 /**
@@ -210,6 +212,40 @@ export class OnnxToGraph {
         const y = this.value(node, node.inputs[1]);
         const fn = { Add: o.add, Sub: o.sub, Mul: o.mul, Div: o.div }[node.opType].bind(o);
         this.set(node, fn(x.ref, y.ref), x.shape.length >= y.shape.length ? x.shape : y.shape);
+        return;
+      }
+      case 'MaxPool': {
+        // IR-SE shortcuts use MaxPool(kernel 1, stride s): a subsampling, emitted as a stride-s identity 1x1 conv
+        // (exact gradient on every backend; wasm's MaxPool gradient is wrong for >= 3 channels).
+        const x = this.value(node, node.inputs[0]);
+        const [kh, kw] = this.ints(node, 'kernel_shape', [1, 1]);
+        const [sh, sw] = this.ints(node, 'strides', [1, 1]);
+        const pads = this.ints(node, 'pads', [0, 0, 0, 0]);
+        if (pads.some((p) => p !== 0) || sh !== sw)
+          this.fail(node, 'only unpadded max pooling with equal strides is supported');
+        const [n, c, h, w] = x.shape;
+        if (c === null) this.fail(node, 'the channel count must be static');
+        let y: Ref;
+        if (kh === 1 && kw === 1) {
+          const eye = new Float32Array(c * c);
+          for (let i = 0; i < c; i++) eye[i * c + i] = 1;
+          y = o.conv2d(
+            x.ref,
+            this.g.constant(`${node.name}/identity`, eye, [1, 1, c, c], 'float32', true),
+            sh,
+            'VALID',
+          );
+        } else {
+          y = this.g.op('MaxPool', [x.ref], {
+            ksize: attr.ints([1, kh, kw, 1]),
+            strides: attr.ints([1, sh, sw, 1]),
+            padding: attr.string('VALID'),
+            data_format: attr.string('NHWC'),
+          });
+        }
+        const out = (size: number | null, k: number) =>
+          size === null ? null : Math.floor((size - k) / sh) + 1;
+        this.set(node, y, [n, c, out(h, kh), out(w, kw)]);
         return;
       }
       case 'GlobalAveragePool': {
