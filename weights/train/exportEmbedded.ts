@@ -4,7 +4,7 @@
  *   weights/train/out/digit-classifier.safetensors -> weights/digit-classifier/
  *   weights/train/out/digit-evaluator.safetensors  -> weights/digit-evaluator/
  *
- *   npx tsx weights/train/exportEmbedded.ts [--out weights/train/out]
+ *   npx tsx weights/train/exportEmbedded.ts [--out weights/train/out] [--unet <checkpoint>]
  */
 import * as path from 'path';
 import { writeClassifierModel, writePixelDiffusionModel } from '../../converters/pixel/writeEmbeddedModels';
@@ -42,9 +42,12 @@ function writeReferenceDigits(): void {
 }
 
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--out');
-  const dir = i >= 0 ? process.argv[i + 1] : 'weights/train/out';
-  const unet = path.join(dir, 'digit-unet-ema.safetensors');
+  const arg = (name: string, fallback: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? process.argv[i + 1] : fallback;
+  };
+  const dir = arg('out', 'weights/train/out');
+  const unet = arg('unet', path.join(dir, 'digit-unet-ema.safetensors'));
   await writePixelDiffusionModel(unet, EMBEDDED_UNET_SPEC, DIGIT_SCHEDULER_CONFIG, 'weights/digit-unet', {
     training: { steps: Number(metadata(unet).steps), script: 'weights/train/trainDiffusion.ts' },
     defaults: EMBEDDED_GENERATION_DEFAULTS,
