@@ -3,7 +3,10 @@ import { NoiseSchedule } from '../schedule/noiseSchedule';
 import { MainSampler, SamplerState, SamplerStepResult, predictX0 } from './mainSampler';
 import { TimestepSpacing, inferenceTimesteps } from './timestepSpacing';
 
-/** diffusers' DDIMScheduler with eta = 0 (deterministic), epsilon prediction, no clipping. */
+/**
+ * diffusers' DDIMScheduler with eta = 0 (deterministic), epsilon prediction; with `clip_sample` the predicted
+ * clean sample is clamped (the noise direction keeps the model's eps, as diffusers does by default).
+ */
 export class DdimSampler implements MainSampler {
   readonly name = 'ddim';
   readonly timesteps: readonly number[];
@@ -36,7 +39,11 @@ export class DdimSampler implements MainSampler {
   step(eps: tf.Tensor, i: number, sample: tf.Tensor, _state: SamplerState): SamplerStepResult {
     const abarPrev = this.abarNext(i);
     const prevSample = tf.tidy(() => {
-      const x0 = predictX0(sample, eps, this.abarAt(i));
+      const config = this.schedule.config;
+      const predicted = predictX0(sample, eps, this.abarAt(i));
+      const x0 = config.clipSample
+        ? tf.clipByValue(predicted, -config.clipSampleRange, config.clipSampleRange)
+        : predicted;
       return tf.add(tf.mul(x0, Math.sqrt(abarPrev)), tf.mul(eps, Math.sqrt(1 - abarPrev)));
     });
     return { prevSample, state: { previousX0: null, lowerOrderNums: 0 } };

@@ -13,6 +13,9 @@ export interface SchedulerConfig {
   setAlphaToOne: boolean;
   stepsOffset: number;
   predictionType: 'epsilon';
+  /** DDIM: clamp the predicted clean sample to [-clipSampleRange, clipSampleRange] (pixel models). */
+  clipSample: boolean;
+  clipSampleRange: number;
 }
 
 export const SD_V1_SCHEDULER: SchedulerConfig = {
@@ -23,6 +26,8 @@ export const SD_V1_SCHEDULER: SchedulerConfig = {
   setAlphaToOne: false,
   stepsOffset: 1,
   predictionType: 'epsilon',
+  clipSample: false,
+  clipSampleRange: 1,
 };
 
 function field<T>(raw: Record<string, unknown>, key: string, fallback: T, source: string, kind: string): T {
@@ -59,6 +64,8 @@ export function parseSchedulerConfig(raw: unknown, source = 'scheduler config'):
     setAlphaToOne: field(obj, 'set_alpha_to_one', true, source, 'boolean'),
     stepsOffset: field(obj, 'steps_offset', 0, source, 'number'),
     predictionType: 'epsilon',
+    clipSample: field(obj, 'clip_sample', false, source, 'boolean'),
+    clipSampleRange: field(obj, 'clip_sample_range', 1, source, 'number'),
   };
   if (!Number.isInteger(config.numTrainTimesteps) || config.numTrainTimesteps < 2) {
     throw new Error(

@@ -9,6 +9,7 @@
 import * as path from 'path';
 import { writeClassifierModel, writePixelDiffusionModel } from '../../converters/pixel/writeEmbeddedModels';
 import * as tf from '@tensorflow/tfjs';
+import { startBackend } from '../../lib/backend';
 import { writeImageFile } from '../../lib/io/imageFile';
 import { SafetensorsFile } from '../../lib/io/safetensors';
 import { loadDigits } from './mnistData';
@@ -42,6 +43,7 @@ function writeReferenceDigits(): void {
 }
 
 async function main(): Promise<void> {
+  await startBackend('cpu', { announce: false });
   const arg = (name: string, fallback: string) => {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? process.argv[i + 1] : fallback;
