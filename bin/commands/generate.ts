@@ -16,7 +16,7 @@ import {
   LossKind,
   STYLE_PRESET,
 } from '../../lib/pipeline/generateOptions';
-import { GenerateResult, Pipeline } from '../../lib/pipeline/pipeline';
+import { GenerateResult, Pipeline, PipelineOptions } from '../../lib/pipeline/pipeline';
 import { SAMPLER_NAMES } from '../../lib/samplers';
 import { guarded } from '../cliErrors';
 import { parseChoiceList, parseInteger } from '../optionParsers';
@@ -51,17 +51,11 @@ function parseLossWeights(v: string): Partial<Record<LossKind, number>> {
   return out;
 }
 
-interface CliOptions {
+/** Parsed flags: the model flags of PipelineOptions plus the generation flags (same names as GenerateOptions). */
+interface CliOptions extends Omit<PipelineOptions, 'backend' | 'announceBackend'> {
   out: string;
   report?: string;
   compare?: GuidanceMethod[];
-  model?: string;
-  clip?: string;
-  arcface?: string;
-  aestheticHead?: string;
-  pickscore?: string;
-  hps?: string;
-  classifier?: string;
   backend: string;
   prompt?: string;
   negativePrompt?: string;
