@@ -4,8 +4,13 @@
  * for none, freedom and sag (n = 4). Writes weights/train/out/evaluation.json and prints a table.
  *
  *   npx tsx weights/train/evaluateEmbedded.ts [--samples 500] [--backend wasm]
+ *
+ * A training checkpoint can be measured before it is shipped: `--unet <checkpoint.safetensors>` converts it
+ * into a temporary model directory and writes the grid and evaluation.json next to the checkpoint instead;
+ * `--unguided-only` skips the class-7 runs.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { parseBackendChoice } from '../../lib/backend';
@@ -16,6 +21,10 @@ import { ImageClassifier } from '../../lib/models/imageClassifier';
 import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
 import { GenerateOptions } from '../../lib/pipeline/generateOptions';
 import { Pipeline } from '../../lib/pipeline/pipeline';
+import { writePixelDiffusionModel } from '../../converters/pixel/writeEmbeddedModels';
+import { DIGIT_SCHEDULER_CONFIG } from './digitScheduler';
+import { EMBEDDED_GENERATION_DEFAULTS } from './exportEmbedded';
+import { EMBEDDED_UNET_SPEC } from './pixelUnetSpec';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -39,7 +48,23 @@ async function classify(
 async function main(): Promise<void> {
   const total = Number(arg('samples', '500'));
   const batch = 50;
-  const pipeline = await Pipeline.load({ backend: parseBackendChoice(arg('backend', 'wasm')) });
+  const checkpoint = arg('unet', '');
+  const unguidedOnly = process.argv.includes('--unguided-only');
+  let modelDir: string | undefined;
+  if (checkpoint) {
+    modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sag-candidate-'));
+    await writePixelDiffusionModel(checkpoint, EMBEDDED_UNET_SPEC, DIGIT_SCHEDULER_CONFIG, modelDir, {
+      defaults: EMBEDDED_GENERATION_DEFAULTS,
+    });
+  }
+  const resultsDir = checkpoint ? path.dirname(checkpoint) : path.join('weights', 'train', 'out');
+  const samplesPicture = checkpoint
+    ? path.join(resultsDir, 'digit-samples.png')
+    : path.join('weights', 'digit-samples.png');
+  const pipeline = await Pipeline.load({
+    model: modelDir,
+    backend: parseBackendChoice(arg('backend', 'wasm')),
+  });
   const evaluator = await ImageClassifier.load(embeddedModelDir('digit-evaluator'));
   const result: Record<string, unknown> = {};
   // Unguided quality.
@@ -77,7 +102,7 @@ async function main(): Promise<void> {
     gridImages.map((image) => ({ image })),
     8,
   );
-  writeImageFile(path.join('weights', 'digit-samples.png'), grid);
+  writeImageFile(samplesPicture, grid);
   tf.dispose([grid, ...gridImages]);
   // Speed of one digit (batch 1, DDIM 50, unguided), median of 3 after a warm-up.
   const singleTimes: number[] = [];
@@ -98,11 +123,14 @@ async function main(): Promise<void> {
     guidance: ['class'],
     target: '7',
   };
-  for (const [method, n] of [
-    ['none', 1],
-    ['freedom', 1],
-    ['sag', 4],
-  ] as [GuidanceMethod, number][]) {
+  const methods: [GuidanceMethod, number][] = unguidedOnly
+    ? []
+    : [
+        ['none', 1],
+        ['freedom', 1],
+        ['sag', 4],
+      ];
+  for (const [method, n] of methods) {
     const t0 = performance.now();
     const r = await pipeline.generate({ ...common, method, n: String(n) });
     const c = await classify(evaluator, r.images);
@@ -118,14 +146,14 @@ async function main(): Promise<void> {
       tf.unstack(r.images).map((image) => ({ image: image as tf.Tensor3D })),
       4,
     );
-    writeImageFile(path.join('weights', 'train', 'out', `class7-${method}.png`), g);
+    writeImageFile(path.join(resultsDir, `class7-${method}.png`), g);
     g.dispose();
     r.images.dispose();
     process.stderr.write(`${JSON.stringify(row)}\n`);
   }
   result.classSeven = guided;
   result.backend = pipeline.backend.description;
-  fs.writeFileSync(path.join('weights', 'train', 'out', 'evaluation.json'), JSON.stringify(result, null, 2));
+  fs.writeFileSync(path.join(resultsDir, 'evaluation.json'), JSON.stringify(result, null, 2));
   const u = result.unguided as {
     meanMaxProbability: number;
     classFractions: number[];
@@ -143,6 +171,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
   evaluator.dispose();
   pipeline.dispose();
+  if (modelDir) fs.rmSync(modelDir, { recursive: true, force: true });
 }
 
 if (require.main === module) {

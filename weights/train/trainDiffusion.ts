@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       {
         format: 'pt',
         steps: String(stepOffset + step),
+        initSteps: String(stepOffset),
         spec: JSON.stringify(EMBEDDED_UNET_SPEC),
       },
     );
