@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { EstimateProblem } from '../ode/estimateProblem';
+import { checkpointedBackpropGradient } from './checkpointedBackprop';
 import { directBackpropGradient } from './directBackprop';
 import { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gradientResult';
 import { symplecticAdjointGradient } from './symplecticAdjoint';
 import { vanillaAdjointGradient } from './vanillaAdjoint';
 
+export { checkpointedBackpropGradient } from './checkpointedBackprop';
 export { directBackpropGradient } from './directBackprop';
 export { symplecticAdjointGradient, symplecticStepAdjoint } from './symplecticAdjoint';
 export { vanillaAdjointGradient } from './vanillaAdjoint';
@@ -12,7 +14,7 @@ export { vjp, vjpGrad } from './vjp';
 export { lossAndCotangent } from './gradientResult';
 export type { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gradientResult';
 
-export const GRADIENT_METHODS = ['symplectic', 'direct', 'vanilla'] as const;
+export const GRADIENT_METHODS = ['symplectic', 'direct', 'checkpointed', 'vanilla'] as const;
 export type GradientMethod = (typeof GRADIENT_METHODS)[number];
 
 export function parseGradientMethod(value: string): GradientMethod {
@@ -34,6 +36,8 @@ export function estimateGradient(
   switch (method) {
     case 'direct':
       return directBackpropGradient(problem, xT, loss);
+    case 'checkpointed':
+      return checkpointedBackpropGradient(problem, xT, loss, options);
     case 'vanilla':
       return vanillaAdjointGradient(problem, xT, loss, options);
     case 'symplectic':

@@ -34,12 +34,17 @@ function gradientOf(method: GradientMethod, n: number, tableau: string, timestep
 }
 
 describe.each(Object.keys(TABLEAUS))('synthetic conv net, tableau %s', (tableau) => {
-  test.each([1, 2, 3, 4, 5, 6, 7, 8])('n = %i: symplectic equals direct backprop (rel. L2 <= 1e-5)', (n) => {
-    const direct = gradientOf('direct', n, tableau);
-    const symplectic = gradientOf('symplectic', n, tableau);
-    expect(relativeL2(symplectic, direct)).toBeLessThanOrEqual(1e-5);
-    tf.dispose([direct, symplectic]);
-  });
+  test.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    'n = %i: symplectic and checkpointed equal direct backprop (rel. L2 <= 1e-5)',
+    (n) => {
+      const direct = gradientOf('direct', n, tableau);
+      const symplectic = gradientOf('symplectic', n, tableau);
+      const checkpointed = gradientOf('checkpointed', n, tableau);
+      expect(relativeL2(symplectic, direct)).toBeLessThanOrEqual(1e-5);
+      expect(relativeL2(checkpointed, direct)).toBeLessThanOrEqual(1e-5);
+      tf.dispose([direct, symplectic, checkpointed]);
+    },
+  );
 });
 
 test('vanilla adjoint differs visibly from direct backprop on the conv net', () => {
@@ -72,8 +77,8 @@ test('eps0 reuse gives the same gradient with one network call fewer', () => {
 });
 
 describe('memory', () => {
-  async function peak(method: GradientMethod, n: number): Promise<number> {
-    const problem = makeEstimateProblem(net.eps, schedule, 701, { n });
+  async function peak(method: GradientMethod, n: number, tableau = 'euler'): Promise<number> {
+    const problem = makeEstimateProblem(net.eps, schedule, 701, { n, tableau: TABLEAUS[tableau] });
     const run = await measurePeakBytes(() => estimateGradient(method, problem, xT, loss));
     tf.dispose([run.result.grad, run.result.x0hat]);
     return run.peakBytes;
@@ -88,7 +93,15 @@ describe('memory', () => {
     expect(direct8).toBeGreaterThanOrEqual(3 * direct1);
   });
 
-  test.each(['direct', 'vanilla', 'symplectic'] as GradientMethod[])(
+  test('checkpointed peak bytes are flat in n but hold a whole RK4 step; symplectic holds one stage', async () => {
+    const checkpointed1 = await peak('checkpointed', 1, 'rk4');
+    const checkpointed8 = await peak('checkpointed', 8, 'rk4');
+    const symplectic8 = await peak('symplectic', 8, 'rk4');
+    expect(checkpointed8).toBeLessThanOrEqual(1.1 * checkpointed1);
+    expect(checkpointed8).toBeGreaterThanOrEqual(2 * symplectic8);
+  });
+
+  test.each(['direct', 'checkpointed', 'vanilla', 'symplectic'] as GradientMethod[])(
     '%s leaves no tensors behind',
     (method) => {
       for (const tableau of ['euler', 'rk4']) {
