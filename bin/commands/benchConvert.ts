@@ -42,7 +42,7 @@ export function benchConvertChildCommand(): Command {
     .action(
       guarded(async (unetDir: string, outDir: string, opts: { dtype: 'float32' | 'float16' }) => {
         process.stdout.write(
-          `${JSON.stringify(convertUnetMeasured(unetDir, outDir, { dtype: opts.dtype }))}\n`,
+          `${JSON.stringify(await convertUnetMeasured(unetDir, outDir, { dtype: opts.dtype }))}\n`,
         );
       }),
     );

@@ -56,7 +56,7 @@ export function convertCommand(): Command {
     withCommonOptions(
       new Command('clip')
         .description('a transformers CLIPModel directory -> clip_vision/, clip_text/')
-        .argument('<clip-dir>', 'directory with config.json and model.safetensors')
+        .argument('<clip-dir>', 'directory with config.json and model.safetensors (or pytorch_model.bin)')
         .option(
           '--hidden-states <list>',
           'vision hidden states to expose (default: all)',

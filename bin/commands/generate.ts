@@ -102,7 +102,7 @@ function addGenerationOptions(command: Command): Command {
     .option('--arcface <dir>', "a 'sag convert arcface' directory (face loss)")
     .option(
       '--aesthetic-head <file>',
-      'LAION linear aesthetic head (.safetensors or .json) on --clip embeddings',
+      'LAION aesthetic predictor, linear or MLP (.pth, .safetensors or .json), on --clip embeddings',
     )
     .option('--pickscore <dir>', "PickScore as a 'sag convert clip' directory")
     .option('--hps <dir>', "HPSv2 as a 'sag convert clip' directory")

@@ -60,11 +60,11 @@ function directorySize(dir: string): number {
  * Runs inside the child process of `sag bench convert`: converts one UNet directory and reports timings and
  * memory as JSON on stdout.
  */
-export function convertUnetMeasured(
+export async function convertUnetMeasured(
   unetDir: string,
   outDir: string,
   options: ConversionOptions,
-): Record<string, number> {
+): Promise<Record<string, number>> {
   const config = parseUnetConfig(
     JSON.parse(fs.readFileSync(path.join(unetDir, 'config.json'), 'utf8')),
     unetDir,
@@ -72,7 +72,7 @@ export function convertUnetMeasured(
   if (global.gc) global.gc();
   const baselineRss = process.memoryUsage().rss;
   const start = performance.now();
-  writeUnetGraph(unetDir, outDir, config, { dtype: options.dtype });
+  await writeUnetGraph(unetDir, outDir, config, { dtype: options.dtype });
   const convertMs = performance.now() - start;
   const peakRss = process.resourceUsage().maxRSS * 1024;
   return { convertMs, baselineRss, peakRss };

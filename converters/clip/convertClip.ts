@@ -53,7 +53,7 @@ export async function convertClip(
   }
   const log = options.log ?? (() => undefined);
   const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
-  const weights = CheckpointWeights.openDirectory(srcDir, ['model', 'pytorch_model']);
+  const weights = await CheckpointWeights.openDirectory(srcDir, ['model', 'pytorch_model']);
   let mean = CLIP_DEFAULT_MEAN;
   let std = CLIP_DEFAULT_STD;
   const preprocessor = path.join(srcDir, 'preprocessor_config.json');

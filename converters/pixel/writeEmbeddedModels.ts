@@ -16,9 +16,9 @@ export async function writePixelDiffusionModel(
   outDir: string,
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  const weights = new CheckpointWeights([checkpoint]);
+  const weights = await CheckpointWeights.open([checkpoint]);
   try {
-    await writeAtomically(outDir, true, (tmp) => {
+    await writeAtomically(outDir, true, async (tmp) => {
       writeGraphModel(path.join(tmp, 'unet'), 'digit-unet', weights, { dtype: 'float32' }, (nn) => {
         const sample = nn.g.input('sample', 'float32', [null, null, null, spec.imageChannels]);
         const timestep = nn.g.input('timestep', 'float32', [null]);
@@ -62,9 +62,9 @@ export async function writeClassifierModel(
   outDir: string,
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  const weights = new CheckpointWeights([checkpoint]);
+  const weights = await CheckpointWeights.open([checkpoint]);
   try {
-    await writeAtomically(outDir, true, (tmp) => {
+    await writeAtomically(outDir, true, async (tmp) => {
       writeGraphModel(path.join(tmp, 'classifier'), spec.name, weights, { dtype: 'float32' }, (nn) => {
         const image = nn.g.input('image', 'float32', [null, spec.imageSize, spec.imageSize, spec.channels]);
         const { logits, features } = classifierGraph(nn, spec, image);

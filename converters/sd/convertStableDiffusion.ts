@@ -49,13 +49,13 @@ export interface ConvertedStableDiffusion {
 }
 
 /** Converts a diffusers UNet directory (config already parsed) into one graph model directory. */
-export function writeUnetGraph(
+export async function writeUnetGraph(
   unetDir: string,
   outDir: string,
   unetConfig: UnetConfig,
   graphOptions: WriteGraphModelOptions,
-): WrittenGraphModel {
-  const weights = CheckpointWeights.openDirectory(unetDir, ['diffusion_pytorch_model', 'model']);
+): Promise<WrittenGraphModel> {
+  const weights = await CheckpointWeights.openDirectory(unetDir, ['diffusion_pytorch_model', 'model']);
   try {
     return writeGraphModel(outDir, 'unet', weights, graphOptions, (nn) => {
       const sample = nn.g.input('sample', 'float32', [null, null, null, unetConfig.inChannels]);
@@ -99,10 +99,10 @@ export async function convertStableDiffusion(
   }
   const log = options.log ?? (() => undefined);
   const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
-  const manifest = await writeAtomically(outDir, options.overwrite ?? false, (tmp) => {
+  const manifest = await writeAtomically(outDir, options.overwrite ?? false, async (tmp) => {
     log('converting unet');
-    writeUnetGraph(path.join(srcDir, 'unet'), path.join(tmp, 'unet'), unetConfig, graphOptions);
-    const vaeWeights = CheckpointWeights.openDirectory(path.join(srcDir, 'vae'), [
+    await writeUnetGraph(path.join(srcDir, 'unet'), path.join(tmp, 'unet'), unetConfig, graphOptions);
+    const vaeWeights = await CheckpointWeights.openDirectory(path.join(srcDir, 'vae'), [
       'diffusion_pytorch_model',
       'model',
     ]);
@@ -122,7 +122,7 @@ export async function convertStableDiffusion(
     } finally {
       vaeWeights.close();
     }
-    const textWeights = CheckpointWeights.openDirectory(path.join(srcDir, 'text_encoder'), [
+    const textWeights = await CheckpointWeights.openDirectory(path.join(srcDir, 'text_encoder'), [
       'model',
       'pytorch_model',
     ]);

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { SafetensorsFile } from '../../lib/io/safetensors';
+import { TensorFile, openTensorFile } from '../../lib/io/tensorFile';
 
 export interface LoadedWeight {
   data: Float32Array;
@@ -12,35 +12,48 @@ export interface LoadedWeight {
  * conversion can tell whether the config and the checkpoint agree.
  */
 export class CheckpointWeights {
-  private readonly files: SafetensorsFile[];
-  private readonly owner = new Map<string, SafetensorsFile>();
+  private readonly owner = new Map<string, TensorFile>();
   private readonly used = new Set<string>();
 
-  constructor(
-    paths: string[],
+  private constructor(
+    private readonly files: TensorFile[],
     private readonly prefix = '',
   ) {
-    this.files = paths.map((p) => SafetensorsFile.open(p));
     for (const f of this.files) for (const name of f.names()) this.owner.set(name, f);
   }
 
+  /** Opens checkpoint files (safetensors or torch.save archives); their tensors are read on demand. */
+  static async open(paths: string[], prefix = ''): Promise<CheckpointWeights> {
+    const files: TensorFile[] = [];
+    try {
+      for (const p of paths) files.push(await openTensorFile(p));
+    } catch (e) {
+      for (const f of files) f.close();
+      throw e;
+    }
+    return new CheckpointWeights(files, prefix);
+  }
+
   /**
-   * Opens the safetensors weights of a diffusers/transformers component directory: `<base>.safetensors`, or the
-   * shards listed in `<base>.safetensors.index.json`.
+   * Opens the weights of a diffusers/transformers component directory: `<base>.safetensors` or the shards of
+   * `<base>.safetensors.index.json`; failing those, the PyTorch `<base>.bin` or the shards of
+   * `<base>.bin.index.json`.
    */
-  static openDirectory(dir: string, bases: string[], prefix = ''): CheckpointWeights {
-    for (const base of bases) {
-      const single = path.join(dir, `${base}.safetensors`);
-      if (fs.existsSync(single)) return new CheckpointWeights([single], prefix);
-      const index = path.join(dir, `${base}.safetensors.index.json`);
-      if (fs.existsSync(index)) {
-        const map = JSON.parse(fs.readFileSync(index, 'utf8')).weight_map as Record<string, string>;
-        const shards = [...new Set(Object.values(map))].map((f) => path.join(dir, f));
-        return new CheckpointWeights(shards, prefix);
+  static async openDirectory(dir: string, bases: string[], prefix = ''): Promise<CheckpointWeights> {
+    for (const extension of ['.safetensors', '.bin']) {
+      for (const base of bases) {
+        const single = path.join(dir, `${base}${extension}`);
+        if (fs.existsSync(single)) return CheckpointWeights.open([single], prefix);
+        const index = path.join(dir, `${base}${extension}.index.json`);
+        if (fs.existsSync(index)) {
+          const map = JSON.parse(fs.readFileSync(index, 'utf8')).weight_map as Record<string, string>;
+          const shards = [...new Set(Object.values(map))].map((f) => path.join(dir, f));
+          return CheckpointWeights.open(shards, prefix);
+        }
       }
     }
     throw new Error(
-      `${dir}: no ${bases.map((b) => `${b}.safetensors`).join(' or ')} found (only safetensors checkpoints are supported)`,
+      `${dir}: no ${bases.map((b) => `${b}.safetensors`).join(', ')}, ${bases.map((b) => `${b}.bin`).join(', ')} or sharded index found`,
     );
   }
 

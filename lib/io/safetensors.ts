@@ -1,9 +1,8 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
-import { bfloat16ToFloat32, float16ToFloat32 } from './halfFloat';
+import { DTYPE_BYTES, TensorDtype, decodeFloat32, decodeInt32, isFloatDtype } from './tensorDtype';
 
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export type SafetensorsDtype = TensorDtype;
 
 export interface SafetensorsEntry {
   name: string;
@@ -14,20 +13,7 @@ export interface SafetensorsEntry {
   end: number;
 }
 
-const LITTLE_ENDIAN = os.endianness() === 'LE';
-
-const BYTES: Record<SafetensorsDtype, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
+const BYTES = DTYPE_BYTES;
 
 /**
  * A safetensors file opened for lazy reads: the header is parsed once; each tensor is read from disk on demand,
@@ -127,65 +113,19 @@ export class SafetensorsFile {
   /** Reads a floating-point tensor as float32 (F64/F32/F16/BF16). */
   readFloat32(name: string): Float32Array {
     const e = this.entry(name);
-    const buf = this.readBytes(e);
-    const n = buf.length / BYTES[e.dtype];
-    const out = new Float32Array(e.dtype === 'F32' && LITTLE_ENDIAN ? 0 : n);
-    switch (e.dtype) {
-      case 'F32':
-        if (LITTLE_ENDIAN) return new Float32Array(buf.buffer, buf.byteOffset, n);
-        for (let i = 0; i < n; i++) out[i] = buf.readFloatLE(i * 4);
-        break;
-      case 'F64':
-        for (let i = 0; i < n; i++) out[i] = buf.readDoubleLE(i * 8);
-        break;
-      case 'F16':
-        for (let i = 0; i < n; i++) out[i] = float16ToFloat32(buf.readUInt16LE(i * 2));
-        break;
-      case 'BF16':
-        for (let i = 0; i < n; i++) out[i] = bfloat16ToFloat32(buf.readUInt16LE(i * 2));
-        break;
-      default:
-        throw new Error(`${this.path}: tensor '${name}' is ${e.dtype}, expected a floating-point dtype`);
-    }
-    return out;
+    return decodeFloat32(this.readBytes(e), e.dtype, `${this.path}: tensor '${name}'`);
   }
 
   /** Reads an integer tensor as int32 (I64 values must fit). */
   readInt32(name: string): Int32Array {
     const e = this.entry(name);
-    const buf = this.readBytes(e);
-    const n = buf.length / BYTES[e.dtype];
-    const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      switch (e.dtype) {
-        case 'I32':
-          out[i] = buf.readInt32LE(i * 4);
-          break;
-        case 'I64':
-          out[i] = Number(buf.readBigInt64LE(i * 8));
-          break;
-        case 'I16':
-          out[i] = buf.readInt16LE(i * 2);
-          break;
-        case 'I8':
-          out[i] = buf.readInt8(i);
-          break;
-        case 'U8':
-        case 'BOOL':
-          out[i] = buf.readUInt8(i);
-          break;
-        default:
-          throw new Error(`${this.path}: tensor '${name}' is ${e.dtype}, expected an integer dtype`);
-      }
-    }
-    return out;
+    return decodeInt32(this.readBytes(e), e.dtype, `${this.path}: tensor '${name}'`);
   }
 
   /** Reads a tensor into tfjs (float32 or int32); the caller owns it. */
   readTensor(name: string): tf.Tensor {
     const e = this.entry(name);
-    const isFloat = e.dtype === 'F32' || e.dtype === 'F64' || e.dtype === 'F16' || e.dtype === 'BF16';
-    return isFloat
+    return isFloatDtype(e.dtype)
       ? tf.tensor(this.readFloat32(name), e.shape, 'float32')
       : tf.tensor(this.readInt32(name), e.shape, 'int32');
   }

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
-import { SafetensorsFile } from '../io/safetensors';
+import { openTensorFile } from '../io/tensorFile';
 
 /** A linear aesthetic head score = w . e + b on CLIP image embeddings (LAION's linear or MLP predictor). */
 export interface AestheticHead {
@@ -11,11 +11,12 @@ export interface AestheticHead {
 }
 
 /**
- * Reads an aesthetic head: JSON `{ "weight": [...], "bias": b }`, or safetensors holding one linear layer
+ * Reads an aesthetic head: JSON `{ "weight": [...], "bias": b }`, or a checkpoint (safetensors or a torch.save
+ * `.pth`, e.g. LAION's `sac+logos+ava1-l14-linearMSE.pth`) holding one linear layer
  * (`weight` [1, D] or [D], optional `bias`, names optionally prefixed) or a chain of linear layers in name order
  * (`layers.0.weight`, `layers.2.weight`, ... as in LAION's MLP predictor), which is composed into one linear map.
  */
-export function readAestheticHead(file: string): AestheticHead {
+export async function readAestheticHead(file: string): Promise<AestheticHead> {
   if (!fs.existsSync(file)) throw new Error(`${file}: aesthetic head not found`);
   if (file.endsWith('.json')) {
     const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as {
@@ -27,7 +28,7 @@ export function readAestheticHead(file: string): AestheticHead {
     const bias = Array.isArray(raw.bias) ? raw.bias[0] : (raw.bias ?? 0);
     return { weight: Float32Array.from(weight), bias, normalized: true };
   }
-  const st = SafetensorsFile.open(file);
+  const st = await openTensorFile(file);
   try {
     const weightNames = st
       .names()

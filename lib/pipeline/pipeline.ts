@@ -4,7 +4,7 @@ import { BackendChoice, StartedBackend, startBackend } from '../backend';
 import { GuidanceSettings, parseStepCountSchedule, parseWindow } from '../guidance/guidanceSettings';
 import { StepRecord, runGuidedSampling } from '../guidance/guidedSampling';
 import { imageFileToTensor } from '../io/imageFile';
-import { readAestheticHead } from '../losses/aestheticHead';
+import { AestheticHead, readAestheticHead } from '../losses/aestheticHead';
 import { createAestheticLoss } from '../losses/aestheticLoss';
 import { createClassifierLoss, createClassifierStyleLoss } from '../losses/classifierLoss';
 import { createClipScoreLoss } from '../losses/clipScoreLoss';
@@ -70,7 +70,11 @@ export class Pipeline {
     readonly clip: ClipModel | null,
     readonly arcface: ArcfaceModel | null,
     readonly classifier: ImageClassifier | null,
-    readonly extras: { aestheticHead: string | null; pickscore: ClipModel | null; hps: ClipModel | null },
+    readonly extras: {
+      aestheticHead: AestheticHead | null;
+      pickscore: ClipModel | null;
+      hps: ClipModel | null;
+    },
   ) {}
 
   static async load(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -95,7 +99,7 @@ export class Pipeline {
       options.arcface ? await ArcfaceModel.load(options.arcface) : null,
       classifierDir && fs.existsSync(classifierDir) ? await ImageClassifier.load(classifierDir) : null,
       {
-        aestheticHead: options.aestheticHead ?? null,
+        aestheticHead: options.aestheticHead ? await readAestheticHead(options.aestheticHead) : null,
         pickscore: options.pickscore ? await ClipModel.load(options.pickscore) : null,
         hps: options.hps ? await ClipModel.load(options.hps) : null,
       },
@@ -179,7 +183,7 @@ export class Pipeline {
             head: head
               ? {
                   clip: need(this.clip, '--clip <dir> (the CLIP model of the aesthetic head)'),
-                  head: readAestheticHead(head),
+                  head,
                   weight: 0.5,
                 }
               : undefined,

@@ -66,7 +66,7 @@ test('a missing safetensors file', async () => {
   copyDir(path.join(fixtureDir(), 'sd-tiny'), sd);
   fs.rmSync(path.join(sd, 'unet', 'diffusion_pytorch_model.safetensors'));
   await expect(convertStableDiffusion(sd, path.join(tmp, 'out'), options)).rejects.toThrow(
-    /unet: no diffusion_pytorch_model.safetensors or model.safetensors found/,
+    /unet: no diffusion_pytorch_model.safetensors, model.safetensors, diffusion_pytorch_model.bin, model.bin or sharded index found/,
   );
 });
 

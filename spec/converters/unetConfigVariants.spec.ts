@@ -41,7 +41,7 @@ async function convertAndRun(
   const src = path.join(tmp, `${name}-src`);
   const out = path.join(tmp, `${name}-${dtype}`);
   if (!fs.existsSync(src)) writeSyntheticUnet(src, config, 1);
-  writeUnetGraph(src, out, parseUnetConfig(config, name), { dtype });
+  await writeUnetGraph(src, out, parseUnetConfig(config, name), { dtype });
   const graph = await ConvertedGraph.load(out);
   const result = tf.tidy(
     () =>

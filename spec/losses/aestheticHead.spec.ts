@@ -59,12 +59,12 @@ describe('readAestheticHead', () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  test('an MLP chain (LAION layout, layers 0..7) scores exactly like running its layers', () => {
+  test('an MLP chain (LAION layout, layers 0..7) scores exactly like running its layers', async () => {
     const rand = seededRandom(5);
     const tensors = laionLikeMlp([12, 20, 9, 6, 4, 1], rand);
     const file = path.join(dir, 'mlp.safetensors');
     writeHead(file, tensors);
-    const head = readAestheticHead(file);
+    const head = await readAestheticHead(file);
     expect(head.weight).toHaveLength(12);
     for (let trial = 0; trial < 5; trial++) {
       const x = Array.from(randomArray(12, rand));
@@ -73,31 +73,43 @@ describe('readAestheticHead', () => {
     }
   });
 
-  test('a single linear layer is read as it is', () => {
+  test('a single linear layer is read as it is', async () => {
     const file = path.join(dir, 'linear.safetensors');
     const weight = Float32Array.from([0.5, -1, 2]);
     writeHead(file, {
       'linear.weight': { shape: [1, 3], data: weight },
       'linear.bias': { shape: [1], data: Float32Array.from([0.25]) },
     });
-    const head = readAestheticHead(file);
+    const head = await readAestheticHead(file);
     expect(Array.from(head.weight)).toEqual([0.5, -1, 2]);
     expect(head.bias).toBeCloseTo(0.25, 6);
   });
 
-  test('layers that do not chain, or do not end in one score, are named in the error', () => {
+  test('layers that do not chain, or do not end in one score, are named in the error', async () => {
     const rand = seededRandom(6);
     const broken = laionLikeMlp([8, 5, 1], rand);
     broken['layers.2.weight'] = { shape: [1, 4], data: randomArray(4, rand) };
     const file = path.join(dir, 'broken.safetensors');
     writeHead(file, broken);
-    expect(() => readAestheticHead(file)).toThrow(
+    await expect(readAestheticHead(file)).rejects.toThrow(
       /'layers.2.weight' takes 4 inputs but 'layers.0.weight' gives 5/,
     );
     const noScore = path.join(dir, 'no-score.safetensors');
     writeHead(noScore, laionLikeMlp([8, 5, 3], rand));
-    expect(() => readAestheticHead(noScore)).toThrow(
+    await expect(readAestheticHead(noScore)).rejects.toThrow(
       /last layer 'layers.2.weight' has 3 outputs, expected 1/,
     );
+  });
+
+  test("LAION's MLP predictor saved by torch.save (.pth) scores as PyTorch does", async () => {
+    const dir = path.join(__dirname, '..', 'fixtures', 'torch');
+    const expected = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as {
+      aestheticMlp: { inputs: number[][]; scores: number[] };
+    };
+    const head = await readAestheticHead(path.join(dir, 'aesthetic-mlp.pth'));
+    expected.aestheticMlp.inputs.forEach((x, k) => {
+      const score = head.bias + x.reduce((s, v, i) => s + v * head.weight[i], 0);
+      expect(score).toBeCloseTo(expected.aestheticMlp.scores[k], 5);
+    });
   });
 });
