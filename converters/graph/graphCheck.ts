@@ -22,6 +22,7 @@ const KERNEL_OF_OP: Record<string, string> = {
   Minimum: tf.Minimum,
   BatchMatMulV2: tf.BatchMatMul,
   Conv2D: tf.Conv2D,
+  DepthwiseConv2dNative: tf.DepthwiseConv2dNative,
   Pad: tf.PadV2,
   Reshape: tf.Reshape,
   Transpose: tf.Transpose,

@@ -50,6 +50,15 @@ export class GraphOps {
       dilations: attr.ints([1, 1, 1, 1]),
     });
   }
+  /** Depthwise conv; filter [kh, kw, C, m], output channel c * m + j. */
+  depthwiseConv2d(x: Ref, filter: Ref, stride: number, padding: 'SAME' | 'VALID'): Ref {
+    return this.g.op('DepthwiseConv2dNative', [x, filter], {
+      strides: attr.ints([1, stride, stride, 1]),
+      padding: attr.string(padding),
+      data_format: attr.string('NHWC'),
+      dilations: attr.ints([1, 1, 1, 1]),
+    });
+  }
   pad(x: Ref, paddings: [number, number][]): Ref {
     return this.g.op('Pad', [x, this.g.ints(paddings.flat(), [paddings.length, 2])]);
   }

@@ -131,31 +131,55 @@ export class OnnxToGraph {
       case 'Conv': {
         const x = this.value(node, node.inputs[0]);
         const weight = this.floatInit(node, node.inputs[1]);
-        if ((a('group')?.i ?? 1) !== 1) this.fail(node, 'grouped convolutions are not supported');
         if (this.ints(node, 'dilations', [1, 1]).some((d) => d !== 1))
           this.fail(node, 'dilated convolutions are not supported');
         if (a('auto_pad')?.s && a('auto_pad')?.s !== 'NOTSET')
           this.fail(node, `auto_pad ${a('auto_pad')?.s} is not supported`);
-        const [outC, , kh, kw] = weight.dims;
+        const [outC, groupInC, kh, kw] = weight.dims;
+        const group = a('group')?.i ?? 1;
+        const inC = groupInC * group;
+        if (group < 1 || outC % group !== 0)
+          this.fail(node, `group ${group} does not divide ${outC} output channels`);
         const [sh, sw] = this.ints(node, 'strides', [1, 1]);
         if (sh !== sw) this.fail(node, 'unequal strides are not supported');
         const [pt, pl, pb, pr] = this.ints(node, 'pads', [0, 0, 0, 0]);
+        const same =
+          sh === 1 && kh === kw && kh % 2 === 1 && [pt, pl, pb, pr].every((p) => p === (kh - 1) / 2);
+        const input =
+          same || !(pt || pl || pb || pr)
+            ? x.ref
+            : o.pad(x.ref, [
+                [0, 0],
+                [pt, pb],
+                [pl, pr],
+                [0, 0],
+              ]);
+        const padding = same ? 'SAME' : 'VALID';
         const hwio = convWeightToHwio(weight.data, weight.dims);
-        const filter = this.g.constant(node.inputs[1], hwio.data, hwio.shape);
         let y: Ref;
-        if (sh === 1 && kh === kw && kh % 2 === 1 && [pt, pl, pb, pr].every((p) => p === (kh - 1) / 2)) {
-          y = o.conv2d(x.ref, filter, 1, 'SAME');
+        if (group === 1) {
+          y = o.conv2d(input, this.g.constant(node.inputs[1], hwio.data, hwio.shape), sh, padding);
+        } else if (groupInC === 1) {
+          // Depthwise: HWIO [kh, kw, 1, C*m] is, element for element, tfjs's depthwise filter [kh, kw, C, m].
+          const filter = this.g.constant(node.inputs[1], hwio.data, [kh, kw, inC, outC / inC]);
+          y = o.depthwiseConv2d(input, filter, sh, padding);
         } else {
-          const padded =
-            pt || pl || pb || pr
-              ? o.pad(x.ref, [
-                  [0, 0],
-                  [pt, pb],
-                  [pl, pr],
-                  [0, 0],
-                ])
-              : x.ref;
-          y = o.conv2d(padded, filter, sh, 'VALID');
+          // General groups: one convolution per channel group, outputs concatenated in group order.
+          const perGroup = (outC / group) * groupInC * kh * kw;
+          const parts = o.split(input, group, 3).map((part, k) => {
+            const dims = [outC / group, groupInC, kh, kw];
+            const groupWeight = convWeightToHwio(
+              weight.data.subarray(k * perGroup, (k + 1) * perGroup),
+              dims,
+            );
+            const filter = this.g.constant(
+              `${node.inputs[1]}/group${k}`,
+              groupWeight.data,
+              groupWeight.shape,
+            );
+            return o.conv2d(part, filter, sh, padding);
+          });
+          y = o.concat(parts, 3);
         }
         if (node.inputs[2])
           y = o.add(y, this.g.constant(node.inputs[2], this.floatInit(node, node.inputs[2]).data, [outC]));

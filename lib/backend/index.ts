@@ -7,3 +7,4 @@ export {
   convInputGradientAsForwardConv,
   convFilterGradientAsForwardConv,
 } from './fastConvGradient';
+export { registerDepthwiseConvGradient, depthwiseInputGradientAsForwardConv } from './depthwiseConvGradient';

@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- optional packages are detected at run time */
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice } from './backendNames';
+import { registerDepthwiseConvGradient } from './depthwiseConvGradient';
 import { registerFastConvGradient } from './fastConvGradient';
 
 export interface StartedBackend {
@@ -152,6 +153,7 @@ export async function startBackend(
   }
   await tf.ready();
   registerFastConvGradient();
+  registerDepthwiseConvGradient();
   started = result;
   if (options.announce !== false) process.stderr.write(`backend: ${result.description}\n`);
   return result;
