@@ -55,6 +55,7 @@ function parseLossWeights(v: string): Partial<Record<LossKind, number>> {
 interface CliOptions extends Omit<PipelineOptions, 'backend' | 'announceBackend'> {
   out: string;
   report?: string;
+  progress?: boolean;
   compare?: GuidanceMethod[];
   backend: string;
   prompt?: string;
@@ -92,6 +93,7 @@ function addGenerationOptions(command: Command): Command {
       '--report <file>',
       'write a JSON run report (options, seed, backend, per-step loss and rho, timings, memory)',
     )
+    .option('--progress', 'show progress even when stderr is not a terminal (one line every few seconds)')
     .option(
       '--compare <methods>',
       `run several guidance methods with the same seed and write a grid (${GUIDANCE_METHODS.join(', ')})`,
@@ -211,7 +213,9 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
     const methods: GuidanceMethod[] = opts.compare ?? [base.method ?? DEFAULT_GENERATE_OPTIONS.method];
     const results: { method: GuidanceMethod; result: GenerateResult }[] = [];
     for (const method of methods) {
-      const progress = new StepProgress(methods.length > 1 ? `${label} ${method}` : label);
+      const progress = new StepProgress(methods.length > 1 ? `${label} ${method}` : label, {
+        evenWithoutTerminal: opts.progress ?? false,
+      });
       try {
         const result = await pipeline.generate(
           { ...base, method },

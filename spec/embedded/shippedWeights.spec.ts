@@ -84,3 +84,15 @@ test('sag generate with no model options uses the embedded models', async () => 
   expect(readImageFile(out).width).toBeGreaterThan(64);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('progress: silent in a pipe, plain lines with --progress', async () => {
+  const dir = makeTempDir('embedded-progress');
+  const args = ['generate', '--backend', 'wasm', '--steps', '5', '--out', path.join(dir, 'digit.png')];
+  const quiet = await runCli(args);
+  const verbose = await runCli([...args, '--progress']);
+  expect(quiet.code).toBe(0);
+  expect(verbose.code).toBe(0);
+  expect(quiet.stderr).not.toMatch(/steps \|/);
+  expect(verbose.stderr).toMatch(/generate 5\/5 steps \| [\d.]+ it\/s/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
