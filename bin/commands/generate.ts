@@ -270,7 +270,11 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
       const losses = result.finalLosses.length
         ? ` final loss ${result.finalLosses.map((l) => l.toFixed(4)).join(', ')}`
         : '';
-      process.stderr.write(`${method}: ${(result.timings.sampling / 1000).toFixed(1)} s sampling${losses}\n`);
+      const t = result.timings;
+      const split = t['sampling: guidance']
+        ? ` (model ${(t['sampling: model'] / 1000).toFixed(1)} s, guidance ${(t['sampling: guidance'] / 1000).toFixed(1)} s)`
+        : '';
+      process.stderr.write(`${method}: ${(t.sampling / 1000).toFixed(1)} s sampling${split}${losses}\n`);
     }
     process.stderr.write(`wrote ${opts.out}${opts.report ? ` and ${opts.report}` : ''}\n`);
     tf.dispose([...results.map((r) => r.result.images), ...cells.map((c) => c.image)]);

@@ -17,7 +17,12 @@ export interface StepRecord {
   n: number | null;
   loss: number | null;
   rho: number | null;
+  /** Wall time of the whole (main step, repeat). */
   ms: number;
+  /** Of which: the main model prediction (UNet, both CFG branches). */
+  epsMs: number;
+  /** Of which: the guidance gradient (estimate, loss, adjoint VJPs); 0 on unguided steps. */
+  guidanceMs: number;
 }
 
 export interface GuidedSamplingRun {
@@ -62,12 +67,19 @@ export function guidedStep(
   let loss: number | null = null;
   let rho: number | null = null;
   let n: number | null = null;
+  let epsMs = 0;
+  let guidanceMs = 0;
   const result = tidyResult(() => {
+    const begin = performance.now();
     const prediction = denoiser.predict(x, t);
+    // Also a sync point, so that epsMs is the model's time on asynchronous backends (webgpu) too.
+    assertFinite(prediction.eps, 'model output (eps)', i, settings.method);
+    epsMs = performance.now() - begin;
     let eps = prediction.eps;
     const reference = { ...prediction, cfgScale: denoiser.cfgScale };
     if (guided && settings.method === 'ug') {
       // Universal Guidance forward guidance: eps_hat = eps + s0 sqrt(1 - abar_t) dL(x0hat(x_t))/dx_t.
+      const guidanceBegin = performance.now();
       const abar = sampler.abarAt(i);
       const { value, grad } = tf.valueAndGrad((xt: tf.Tensor) =>
         run.lossOnSample(predictX0(xt, denoiser.eps(xt, t), abar)),
@@ -77,6 +89,7 @@ export function guidedStep(
       rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, scaled, reference);
       eps = tf.add(eps, tf.mul(scaled, rho));
       n = 1;
+      guidanceMs = performance.now() - guidanceBegin;
     }
     const stepped = sampler.step(eps, i, x, state);
     let prev = stepped.prevSample;
@@ -88,8 +101,10 @@ export function guidedStep(
         grid: settings.grid,
         remainingTimesteps: sampler.timesteps.slice(i),
       });
+      const guidanceBegin = performance.now();
       const g = estimateGradient(settings.grad, problem, x, run.lossOnSample, { eps0: prediction.eps });
       assertFinite(g.grad, 'guidance gradient', i, settings.method);
+      guidanceMs = performance.now() - guidanceBegin;
       loss = g.loss;
       rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, g.grad, reference);
       prev = tf.sub(prev, tf.mul(g.grad, rho));
@@ -97,7 +112,7 @@ export function guidedStep(
     assertFinite(prev, 'sample', i, settings.method);
     return { prev, state: stepped.state };
   });
-  return { ...result, record: { step: i, timestep: t, guided, n, loss, rho } };
+  return { ...result, record: { step: i, timestep: t, guided, n, loss, rho, epsMs, guidanceMs } };
 }
 
 /**

@@ -304,6 +304,8 @@ export class Pipeline {
         ),
       );
       xT.dispose();
+      timings['sampling: model'] = records.reduce((sum, r) => sum + r.epsMs, 0);
+      timings['sampling: guidance'] = records.reduce((sum, r) => sum + r.guidanceMs, 0);
       const images = time('decode', () => denoiser.toImage(sample));
       sample.dispose();
       const finalLosses = loss

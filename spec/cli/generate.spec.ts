@@ -67,6 +67,14 @@ test('generate --guidance style with a report and a comparison grid', async () =
       .every((s: { loss: number; rho: number }) => s.loss > 0 && s.rho > 0),
   ).toBe(true);
   expect(sag.timingsMs.sampling).toBeGreaterThan(0);
+  const guidedSteps = sag.steps.filter((s: { guided: boolean }) => s.guided);
+  for (const s of guidedSteps) expect(s.guidanceMs).toBeGreaterThan(0);
+  for (const s of sag.steps) expect(s.epsMs + s.guidanceMs).toBeLessThanOrEqual(s.ms);
+  expect(sag.timingsMs['sampling: guidance']).toBeGreaterThan(0);
+  expect(sag.timingsMs['sampling: model'] + sag.timingsMs['sampling: guidance']).toBeLessThanOrEqual(
+    sag.timingsMs.sampling,
+  );
+  expect(json.runs[2].timingsMs['sampling: guidance']).toBe(0);
   expect(sag.memory.peakTensorBytes).toBeGreaterThan(0);
   expect(json.backend).toMatch(/wasm/);
 });
