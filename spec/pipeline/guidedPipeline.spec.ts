@@ -184,7 +184,7 @@ describe('bad input', () => {
 
   test('a NaN introduced on purpose stops the run naming the step and method', async () => {
     await expect(pipeline.generate({ ...base, rhoMode: 'constant', rhoScale: 1e38 })).rejects.toThrow(
-      /NaN or Inf in the (sample|guidance gradient) at main step \d+ \(method sag\)/,
+      /NaN or Inf in the (model output \(eps\)|sample|guidance gradient) at main step \d+ \(method sag\)/,
     );
   });
 });
