@@ -6,7 +6,7 @@ export * from './adjoint';
 export { SafetensorsFile } from './io/safetensors';
 export type { SafetensorsDtype, SafetensorsEntry } from './io/safetensors';
 export { TorchCheckpointFile } from './io/torchCheckpoint';
-export { openTensorFile, CHECKPOINT_EXTENSIONS } from './io/tensorFile';
+export { openTensorFile } from './io/tensorFile';
 export type { TensorFile } from './io/tensorFile';
 export type { TensorDtype } from './io/tensorDtype';
 export { readAestheticHead } from './losses/aestheticHead';

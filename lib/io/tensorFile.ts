@@ -15,9 +15,6 @@ export interface TensorFile {
   close(): void;
 }
 
-/** File names a checkpoint can have; torch archives are recognised by content, not by name. */
-export const CHECKPOINT_EXTENSIONS = ['.safetensors', '.bin', '.pt', '.pth', '.ckpt'];
-
 /** Opens a safetensors file or a PyTorch checkpoint (zip archive written by torch.save), told apart by content. */
 export async function openTensorFile(file: string): Promise<TensorFile> {
   if (!fs.existsSync(file)) throw new Error(`${file}: file not found`);
