@@ -3,6 +3,7 @@ import { packageVersion } from '../lib/packageRoot';
 import { BAD_INPUT_EXIT_CODE } from './cliErrors';
 import { benchAdjointCommand } from './commands/benchAdjoint';
 import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
+import { benchGuidanceCommand } from './commands/benchGuidance';
 import { convertCommand } from './commands/convert';
 import { generateCommand, stylizeCommand } from './commands/generate';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
       .description('benchmarks that print a table')
       .addCommand(benchAdjointCommand())
       .addCommand(benchConvertCommand())
+      .addCommand(benchGuidanceCommand())
       .addCommand(benchConvertChildCommand(), { hidden: true }),
   );
   program.addCommand(generateCommand());

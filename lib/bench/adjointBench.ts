@@ -4,6 +4,7 @@ import { SyntheticEpsNet } from '../models/syntheticEpsNet';
 import { TABLEAUS, makeEstimateProblem } from '../ode';
 import { NoiseSchedule, SD_V1_SCHEDULER } from '../schedule';
 import { measurePeakBytes, syncOnTensor } from './peakMemory';
+import { formatTextTable } from './textTable';
 
 export interface AdjointBenchOptions {
   methods: GradientMethod[];
@@ -124,8 +125,5 @@ export function formatAdjointBenchTable(rows: AdjointBenchRow[]): string {
     (r.peakBytes / 2 ** 20).toFixed(2),
     r.ms.toFixed(1),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  return formatTextTable(header, body, 2);
 }
