@@ -13,9 +13,11 @@ import { makeTempDir } from '../helpers/tempDir';
 
 const WEIGHTS = path.join(__dirname, '..', '..', 'weights');
 
+/** Bytes of the files under dir, leaving out training outputs (weights/train/<run>/, git-ignored). */
 function directoryBytes(dir: string): number {
   return fs.readdirSync(dir, { withFileTypes: true }).reduce((s, e) => {
     const p = path.join(dir, e.name);
+    if (e.isDirectory() && path.basename(dir) === 'train') return s;
     return s + (e.isDirectory() ? directoryBytes(p) : fs.statSync(p).size);
   }, 0);
 }
