@@ -1,12 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { cleanEstimate, rungeKuttaStep } from '../ode/cleanEstimate';
-import { EstimateProblem, fromXbarAtEnd, stepCount } from '../ode/estimateProblem';
-import {
-  EstimateGradient,
-  EstimateGradientOptions,
-  LossOnEstimate,
-  lossAndCotangent,
-} from './gradientResult';
+import { rungeKuttaStep } from '../ode/cleanEstimate';
+import { EstimateProblem } from '../ode/estimateProblem';
+import { gradientThroughCheckpoints } from './checkpointedReverse';
+import { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gradientResult';
 import { vjpGrad } from './vjp';
 
 /**
@@ -20,22 +16,7 @@ export function checkpointedBackpropGradient(
   loss: LossOnEstimate,
   options: EstimateGradientOptions = {},
 ): EstimateGradient {
-  const n = stepCount(problem);
-  const checkpoints: tf.Tensor[] = [];
-  const x0hat = cleanEstimate(problem, xT, {
-    eps0: options.eps0,
-    onCheckpoint: (_i, xbar) => checkpoints.push(xbar.clone()),
-  });
-  const { value, grad: cotangent } = lossAndCotangent(loss, x0hat);
-  let adjoint = tf.tidy(() => fromXbarAtEnd(problem, cotangent));
-  cotangent.dispose();
-  for (let i = n - 1; i >= 0; i--) {
-    const previous = vjpGrad((x) => rungeKuttaStep(problem, i, x), checkpoints[i], adjoint);
-    adjoint.dispose();
-    checkpoints[i].dispose();
-    adjoint = previous;
-  }
-  const grad = tf.tidy(() => tf.div(adjoint, Math.sqrt(problem.grid[0].abar)));
-  adjoint.dispose();
-  return { grad, x0hat, loss: value };
+  return gradientThroughCheckpoints(problem, xT, loss, options, (p, i, checkpoint, adjointAfter) =>
+    vjpGrad((x) => rungeKuttaStep(p, i, x), checkpoint, adjointAfter),
+  );
 }

@@ -1,19 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { cleanEstimate, stageStates } from '../ode/cleanEstimate';
-import {
-  EstimateProblem,
-  fromXbarAtEnd,
-  odeDerivative,
-  stagePoint,
-  stepCount,
-  stepSize,
-} from '../ode/estimateProblem';
-import {
-  EstimateGradient,
-  EstimateGradientOptions,
-  LossOnEstimate,
-  lossAndCotangent,
-} from './gradientResult';
+import { stageStates } from '../ode/cleanEstimate';
+import { EstimateProblem, odeDerivative, stagePoint, stepSize } from '../ode/estimateProblem';
+import { gradientThroughCheckpoints } from './checkpointedReverse';
+import { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gradientResult';
 import { vjpGrad } from './vjp';
 
 /**
@@ -63,23 +52,5 @@ export function symplecticAdjointGradient(
   loss: LossOnEstimate,
   options: EstimateGradientOptions = {},
 ): EstimateGradient {
-  const n = stepCount(problem);
-  const checkpoints: tf.Tensor[] = [];
-  const x0hat = cleanEstimate(problem, xT, {
-    eps0: options.eps0,
-    onCheckpoint: (_i, xbar) => checkpoints.push(xbar.clone()),
-  });
-  const { value, grad: cotangent } = lossAndCotangent(loss, x0hat);
-  // x0hat = xbar_n * sqrt(abar_end), so dL/dxbar_n = sqrt(abar_end) * dL/dx0hat.
-  let adjoint = tf.tidy(() => fromXbarAtEnd(problem, cotangent));
-  cotangent.dispose();
-  for (let i = n - 1; i >= 0; i--) {
-    const previous = symplecticStepAdjoint(problem, i, checkpoints[i], adjoint);
-    adjoint.dispose();
-    checkpoints[i].dispose();
-    adjoint = previous;
-  }
-  const grad = tf.tidy(() => tf.div(adjoint, Math.sqrt(problem.grid[0].abar)));
-  adjoint.dispose();
-  return { grad, x0hat, loss: value };
+  return gradientThroughCheckpoints(problem, xT, loss, options, symplecticStepAdjoint);
 }

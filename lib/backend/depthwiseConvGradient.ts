@@ -1,15 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { dilateSpatially, pair } from './fastConvGradient';
 
 interface DepthwiseAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
   dilations?: [number, number] | number;
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-function pair(v: [number, number] | number | undefined): [number, number] {
-  if (v === undefined) return [1, 1];
-  return typeof v === 'number' ? [v, v] : v;
 }
 
 /**
@@ -45,21 +41,7 @@ export function depthwiseInputGradientAsForwardConv(
   const right = inW - dilatedW - left + kw - 1;
   if (top < 0 || left < 0 || bottom < 0 || right < 0) return null;
   return tf.tidy(() => {
-    const [n, h, w, c] = dy.shape;
-    let spread: tf.Tensor4D = dy;
-    if (sh > 1 || sw > 1) {
-      spread = tf
-        .pad(dy.reshape([n, h, 1, w, 1, c]), [
-          [0, 0],
-          [0, 0],
-          [0, sh - 1],
-          [0, 0],
-          [0, sw - 1],
-          [0, 0],
-        ])
-        .reshape([n, h * sh, w * sw, c])
-        .slice([0, 0, 0, 0], [n, dilatedH, dilatedW, c]) as tf.Tensor4D;
-    }
+    const spread = dilateSpatially(dy, sh, sw);
     const padded = tf.pad(spread, [
       [0, 0],
       [top, bottom],
@@ -90,7 +72,7 @@ export function registerDepthwiseConvGradient(): void {
       const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
       const attrs = rawAttrs as unknown as DepthwiseAttrs;
       const grad = dy as tf.Tensor4D;
-      const [dh, dw] = pair(attrs.dilations);
+      const [dh, dw] = pair(attrs.dilations ?? 1);
       if (dh !== 1 || dw !== 1)
         throw new Error(`gradient of depthwise conv2d: dilation rates greater than 1 are not supported`);
       const [sh, sw] = pair(attrs.strides);

@@ -17,7 +17,7 @@ interface Conv2DAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-function pair(v: [number, number] | number): [number, number] {
+export function pair(v: [number, number] | number): [number, number] {
   return typeof v === 'number' ? [v, v] : v;
 }
 
@@ -40,7 +40,7 @@ function convGeometry(
 }
 
 /** Inserts (stride - 1) zeros between the rows and columns of dy (NHWC). */
-function dilateSpatially(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+export function dilateSpatially(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return dy;
   const [n, h, w, c] = dy.shape;
   const spread = tf.pad(dy.reshape([n, h, 1, w, 1, c]), [

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
+import { readFully } from './readFully';
 import { DTYPE_BYTES, TensorDtype, decodeFloat32, decodeInt32, isFloatDtype } from './tensorDtype';
 
 export type SafetensorsDtype = TensorDtype;
@@ -100,14 +101,12 @@ export class SafetensorsFile {
 
   private readBytes(e: SafetensorsEntry): Buffer {
     if (this.fd === null) throw new Error(`${this.path}: file already closed`);
-    const buf = Buffer.alloc(e.end - e.begin);
-    let done = 0;
-    while (done < buf.length) {
-      const n = fs.readSync(this.fd, buf, done, buf.length - done, this.dataStart + e.begin + done);
-      if (n <= 0) throw new Error(`${this.path}: truncated file while reading '${e.name}'`);
-      done += n;
-    }
-    return buf;
+    return readFully(
+      this.fd,
+      this.dataStart + e.begin,
+      e.end - e.begin,
+      `${this.path}: truncated file while reading '${e.name}'`,
+    );
   }
 
   /** Reads a floating-point tensor as float32 (F64/F32/F16/BF16). */

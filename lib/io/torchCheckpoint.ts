@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as yauzl from 'yauzl';
 import { NameRegistry, Parser } from 'pickleparser';
+import { readFully } from './readFully';
 import { DTYPE_BYTES, TensorDtype, decodeFloat32, decodeInt32 } from './tensorDtype';
 
 /** torch's storage classes as they appear in a pickle, and the element type each holds. */
@@ -75,17 +76,6 @@ async function readZipEntries(file: string): Promise<Map<string, ZipEntryInfo>> 
   } finally {
     zip.close();
   }
-}
-
-function readRange(fd: number, start: number, length: number, what: string): Buffer {
-  const buf = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, start + done);
-    if (n <= 0) throw new Error(`truncated file while reading ${what}`);
-    done += n;
-  }
-  return buf;
 }
 
 function unpickleCheckpoint(pickle: Buffer): unknown {
@@ -178,7 +168,9 @@ export class TorchCheckpointFile {
       const info = zipEntries.get(pickleName) as ZipEntryInfo;
       let root: unknown;
       try {
-        root = unpickleCheckpoint(readRange(fd, info.dataStart, info.size, 'data.pkl'));
+        root = unpickleCheckpoint(
+          readFully(fd, info.dataStart, info.size, 'truncated file while reading data.pkl'),
+        );
       } catch (e) {
         throw new Error(`${file}: cannot read the checkpoint's pickle: ${(e as Error).message}`);
       }
@@ -234,11 +226,11 @@ export class TorchCheckpointFile {
     const count = e.shape.reduce((a, b) => a * b, 1);
     if (count === 0) return Buffer.alloc(0);
     const [first, last] = elementSpan(e);
-    const span = readRange(
+    const span = readFully(
       this.fd,
       e.storageStart + first * itemBytes,
       (last - first + 1) * itemBytes,
-      `'${e.name}' in ${this.path}`,
+      `truncated file while reading '${e.name}' in ${this.path}`,
     );
     if (isContiguous(e.shape, e.strides)) return span;
     const out = Buffer.alloc(count * itemBytes);
