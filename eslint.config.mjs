@@ -11,6 +11,21 @@ export default tseslint.config(
     },
   },
   {
+    // Synchronous tensor reads throw on webgpu in Node (no OffscreenCanvas) and stall GPUs: the library and CLI
+    // read through lib/backend/readTensor.ts.
+    files: ['lib/**/*.ts', 'bin/**/*.ts', 'converters/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        ...['dataSync', 'arraySync', 'bufferSync'].map((property) => ({
+          property,
+          message:
+            'synchronous tensor reads fail on webgpu: use readValues/readScalar (lib/backend/readTensor)',
+        })),
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: {
       globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly' },

@@ -5,4 +5,5 @@ module.exports = {
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 120000,
+  globalSetup: '<rootDir>/spec/setup/probeWebgpu.ts',
 };

@@ -4,6 +4,7 @@ import { BAD_INPUT_EXIT_CODE } from './cliErrors';
 import { benchAdjointCommand } from './commands/benchAdjoint';
 import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
 import { benchGuidanceCommand } from './commands/benchGuidance';
+import { benchUnetCommand } from './commands/benchUnet';
 import { convertCommand } from './commands/convert';
 import { generateCommand, stylizeCommand } from './commands/generate';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
       .addCommand(benchAdjointCommand())
       .addCommand(benchConvertCommand())
       .addCommand(benchGuidanceCommand())
+      .addCommand(benchUnetCommand())
       .addCommand(benchConvertChildCommand(), { hidden: true }),
   );
   program.addCommand(generateCommand());

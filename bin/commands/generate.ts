@@ -241,8 +241,8 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
         : cells;
     const output = single
       ? (cells[0].image as tf.Tensor3D)
-      : imageGrid(ordered, methods.length > 1 ? methods.length : Math.ceil(Math.sqrt(cells.length)));
-    writeImageFile(opts.out, output);
+      : await imageGrid(ordered, methods.length > 1 ? methods.length : Math.ceil(Math.sqrt(cells.length)));
+    await writeImageFile(opts.out, output);
     if (opts.report) {
       writeRunReport(opts.report, {
         tool: 'sag',

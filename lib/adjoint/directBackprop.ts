@@ -15,7 +15,5 @@ export function directBackpropGradient(
     x0hat = estimate;
     return loss(estimate);
   })(xT);
-  const lossValue = value.dataSync()[0];
-  value.dispose();
-  return { grad, x0hat: x0hat as unknown as tf.Tensor, loss: lossValue };
+  return { grad, x0hat: x0hat as unknown as tf.Tensor, loss: value as tf.Scalar };
 }

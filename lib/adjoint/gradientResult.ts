@@ -8,8 +8,8 @@ export interface EstimateGradient {
   grad: tf.Tensor;
   /** The clean estimate x0hat; the caller owns it. */
   x0hat: tf.Tensor;
-  /** L(x0hat). */
-  loss: number;
+  /** L(x0hat), kept on the device (read it with readScalar); the caller owns it. */
+  loss: tf.Scalar;
 }
 
 export interface EstimateGradientOptions {
@@ -17,10 +17,11 @@ export interface EstimateGradientOptions {
   eps0?: tf.Tensor;
 }
 
-/** L and dL/dx0hat at x0hat. Caller owns the gradient. */
-export function lossAndCotangent(loss: LossOnEstimate, x0hat: tf.Tensor): { value: number; grad: tf.Tensor } {
+/** L and dL/dx0hat at x0hat. Caller owns both. */
+export function lossAndCotangent(
+  loss: LossOnEstimate,
+  x0hat: tf.Tensor,
+): { value: tf.Scalar; grad: tf.Tensor } {
   const { value, grad } = tf.valueAndGrad(loss)(x0hat);
-  const v = value.dataSync()[0];
-  value.dispose();
-  return { value: v, grad };
+  return { value: value as tf.Scalar, grad };
 }

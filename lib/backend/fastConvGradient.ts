@@ -39,21 +39,34 @@ function convGeometry(
   );
 }
 
-/** Inserts (stride - 1) zeros between the rows and columns of dy (NHWC). */
+/**
+ * Inserts (stride - 1) zeros between the rows and columns of dy (NHWC). Built from rank-4 pads only: webgpu's pad
+ * kernel emits invalid WGSL for rank 6 ("cannot index type 'vec6'").
+ */
 export function dilateSpatially(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   if (sh === 1 && sw === 1) return dy;
   const [n, h, w, c] = dy.shape;
-  const spread = tf.pad(dy.reshape([n, h, 1, w, 1, c]), [
-    [0, 0],
-    [0, 0],
-    [0, sh - 1],
-    [0, 0],
-    [0, sw - 1],
-    [0, 0],
-  ]);
-  return spread
-    .reshape([n, h * sh, w * sw, c])
-    .slice([0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tf.Tensor4D;
+  return tf.tidy(() => {
+    // Columns: each pixel becomes [pixel, 0 x (sw - 1)] along a new axis folded back into the width.
+    const columns = tf
+      .pad(dy.reshape([n * h, w, 1, c]), [
+        [0, 0],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ])
+      .reshape([n, h, 1, w * sw * c]);
+    // Rows: each row becomes [row, 0 x (sh - 1)].
+    const rows = tf.pad(columns, [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+    ]);
+    return rows
+      .reshape([n, h * sh, w * sw, c])
+      .slice([0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]) as tf.Tensor4D;
+  });
 }
 
 /**

@@ -8,3 +8,7 @@ export {
   convFilterGradientAsForwardConv,
 } from './fastConvGradient';
 export { registerDepthwiseConvGradient, depthwiseInputGradientAsForwardConv } from './depthwiseConvGradient';
+export { readValues, readNumbers, readScalar } from './readTensor';
+export { assertDeviceHealthy } from './deviceHealth';
+export { startWebgpuBackend, summarizeAdapter } from './webgpuBackend';
+export type { WebgpuAdapterSummary, WebgpuStart } from './webgpuBackend';

@@ -3,16 +3,21 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendChoice } from './backendNames';
 import { registerDepthwiseConvGradient } from './depthwiseConvGradient';
 import { registerFastConvGradient } from './fastConvGradient';
+import { startWebgpuBackend } from './webgpuBackend';
 
 export interface StartedBackend {
   /** tfjs backend name actually in use ('tensorflow', 'webgpu', 'wasm', 'cpu'). */
   name: string;
   /** Human-readable description, e.g. 'webgpu (NVIDIA H100)'. */
   description: string;
+  /** True for a software GPU adapter (lavapipe, SwiftShader): correct, slower than wasm. */
+  software?: boolean;
+  /** Why backends tried before this one (by `auto`) did not start. */
+  skipped?: string[];
 }
 
 export interface StartBackendOptions {
-  /** Print "backend: ..." once to stderr (default true). */
+  /** Print "backend: ..." once to stderr, with why faster backends were skipped (default true). */
   announce?: boolean;
 }
 
@@ -32,66 +37,41 @@ function tryRequire(id: string): boolean {
   }
 }
 
-async function startTensorflow(): Promise<StartedBackend | null> {
+async function startTensorflow(): Promise<StartedBackend | string> {
   // Optional native bindings: present only where their install could download libtensorflow.
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     if (tryRequire(pkg) && (await tf.setBackend('tensorflow'))) {
       return { name: 'tensorflow', description: `tensorflow (${pkg})` };
     }
   }
-  return null;
+  return 'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (npm install one of them)';
 }
 
-async function startWebgpu(): Promise<StartedBackend | null> {
-  let webgpu: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
-  try {
-    webgpu = require('webgpu');
-    require('@tensorflow/tfjs-backend-webgpu');
-  } catch {
-    return null;
-  }
-  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-  if (!g.navigator?.gpu) {
-    Object.assign(globalThis, webgpu.globals);
-    Object.defineProperty(globalThis, 'navigator', {
-      value: { ...(g.navigator ?? {}), gpu: webgpu.create([]) },
-      configurable: true,
-      writable: true,
-    });
-  }
-  let ok = false;
-  try {
-    // setBackend resolves false when no adapter exists; getBackend() may still say 'webgpu'.
-    ok = await tf.setBackend('webgpu');
-  } catch {
-    ok = false;
-  }
-  if (!ok) return null;
-  let adapterInfo = '';
-  try {
-    const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } })
-      .navigator.gpu;
-    const adapter = (await gpu.requestAdapter()) as {
-      info?: { description?: string; vendor?: string };
-    } | null;
-    adapterInfo = adapter?.info?.description || adapter?.info?.vendor || '';
-  } catch {
-    adapterInfo = '';
-  }
-  return { name: 'webgpu', description: adapterInfo ? `webgpu (${adapterInfo})` : 'webgpu' };
+async function startWebgpu(choice: BackendChoice): Promise<StartedBackend | string> {
+  // auto must not pick a software adapter (lavapipe, SwiftShader): they are slower than wasm.
+  const result = await startWebgpuBackend(choice === 'webgpu');
+  if (!result.ok) return result.reason;
+  const kind = result.adapter.software ? 'software adapter' : 'GPU';
+  return {
+    name: 'webgpu',
+    description: `webgpu (${kind}: ${result.adapter.description})`,
+    software: result.adapter.software,
+  };
 }
 
-async function startWasm(): Promise<StartedBackend | null> {
+async function startWasm(): Promise<StartedBackend | string> {
   try {
     require('@tensorflow/tfjs-backend-wasm');
-  } catch {
-    return null;
+  } catch (error) {
+    return `@tensorflow/tfjs-backend-wasm could not be loaded: ${String(error)}`;
   }
-  return (await tf.setBackend('wasm')) ? { name: 'wasm', description: 'wasm (XNNPACK)' } : null;
+  return (await tf.setBackend('wasm'))
+    ? { name: 'wasm', description: 'wasm (XNNPACK)' }
+    : 'the wasm module could not be instantiated';
 }
 
-async function startCpu(): Promise<StartedBackend | null> {
-  if (!(await tf.setBackend('cpu'))) return null;
+async function startCpu(): Promise<StartedBackend | string> {
+  if (!(await tf.setBackend('cpu'))) return 'the cpu backend could not start';
   return { name: 'cpu', description: 'cpu (pure JavaScript)' };
 }
 
@@ -120,7 +100,11 @@ function quietCpuBackend(): void {
   );
 }
 
-const STARTERS: Record<Exclude<BackendChoice, 'auto'>, () => Promise<StartedBackend | null>> = {
+/** Each starter returns the started backend or why it could not start. */
+const STARTERS: Record<
+  Exclude<BackendChoice, 'auto'>,
+  (choice: BackendChoice) => Promise<StartedBackend | string>
+> = {
   tensorflow: startTensorflow,
   webgpu: startWebgpu,
   wasm: startWasm,
@@ -128,8 +112,9 @@ const STARTERS: Record<Exclude<BackendChoice, 'auto'>, () => Promise<StartedBack
 };
 
 /**
- * Starts the requested backend. `auto` tries tensorflow (only if tfjs-node(-gpu) is importable), webgpu (only if
- * an adapter exists), wasm, then cpu. An explicit choice that cannot start is an error.
+ * Starts the requested backend. `auto` tries tensorflow (only if tfjs-node(-gpu) is importable), webgpu (only on a
+ * hardware adapter), wasm, then cpu. An explicit choice that cannot start is an error saying why; an explicit
+ * webgpu also accepts a software adapter.
  */
 export async function startBackend(
   choice: BackendChoice,
@@ -139,22 +124,33 @@ export async function startBackend(
   quietCpuBackend();
   const order: Exclude<BackendChoice, 'auto'>[] =
     choice === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [choice];
+  const skipped: string[] = [];
   let result: StartedBackend | null = null;
   for (const name of order) {
-    result = await STARTERS[name]();
-    if (result) break;
+    const attempt = await STARTERS[name](choice);
+    if (typeof attempt !== 'string') {
+      result = attempt;
+      break;
+    }
+    skipped.push(`${name}: ${attempt}`);
   }
   if (!result) {
     throw new Error(
-      choice === 'tensorflow'
-        ? '--backend tensorflow: neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (npm install one of them)'
-        : `--backend ${choice}: the backend could not start on this machine`,
+      choice === 'auto'
+        ? `no backend could start: ${skipped.join('; ')}`
+        : `--backend ${choice}: ${skipped[0].slice(choice.length + 2)}`,
     );
   }
+  // tensorflow is optional and rarely installed: only say why the GPU path was skipped.
+  const worthSaying = skipped.filter((line) => !line.startsWith('tensorflow:'));
+  if (worthSaying.length > 0) result.skipped = worthSaying;
   await tf.ready();
   registerFastConvGradient();
   registerDepthwiseConvGradient();
   started = result;
-  if (options.announce !== false) process.stderr.write(`backend: ${result.description}\n`);
+  if (options.announce !== false) {
+    const why = result.skipped ? ` (${result.skipped.join('; ')})` : '';
+    process.stderr.write(`backend: ${result.description}${why}\n`);
+  }
   return result;
 }

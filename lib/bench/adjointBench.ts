@@ -3,6 +3,7 @@ import { EstimateGradient, GRADIENT_METHODS, GradientMethod, estimateGradient } 
 import { SyntheticEpsNet } from '../models/syntheticEpsNet';
 import { TABLEAUS, makeEstimateProblem } from '../ode';
 import { NoiseSchedule, SD_V1_SCHEDULER } from '../schedule';
+import { readScalar } from '../backend/readTensor';
 import { measurePeakBytes, syncOnTensor } from './peakMemory';
 import { formatTextTable } from './textTable';
 
@@ -46,8 +47,9 @@ export interface AdjointBenchRow {
   ms: number;
 }
 
-function relativeError(got: tf.Tensor, reference: tf.Tensor): number {
-  return tf.tidy(() => tf.norm(tf.sub(got, reference)).dataSync()[0] / tf.norm(reference).dataSync()[0]);
+async function relativeError(got: tf.Tensor, reference: tf.Tensor): Promise<number> {
+  const ratio = tf.tidy(() => tf.div(tf.norm(tf.sub(got, reference)), tf.norm(reference)));
+  return readScalar(ratio).finally(() => ratio.dispose());
 }
 
 function median(values: number[]): number {
@@ -86,11 +88,11 @@ export async function runAdjointBench(options: AdjointBenchOptions): Promise<Adj
             const timed = run();
             await syncOnTensor(timed.grad);
             times.push(performance.now() - start);
-            tf.dispose([timed.grad, timed.x0hat]);
+            tf.dispose([timed.grad, timed.x0hat, timed.loss]);
           }
-          first.x0hat.dispose();
+          tf.dispose([first.x0hat, first.loss]);
           if (method === 'direct') reference = first.grad;
-          const relErr = method === 'direct' ? 0 : relativeError(first.grad, reference as tf.Tensor);
+          const relErr = method === 'direct' ? 0 : await relativeError(first.grad, reference as tf.Tensor);
           if (method !== 'direct') first.grad.dispose();
           if (!options.methods.includes(method)) continue;
           const row = {

@@ -54,7 +54,7 @@ export async function runGuidanceBench(
       window: 'all',
       repeats: 1,
     };
-    const timed = await pipeline.generate({ ...run, steps: options.steps + 1 });
+    const timed = await pipeline.generate({ ...run, steps: options.steps + 1 }, { splitTiming: true });
     timed.images.dispose();
     const records = timed.records.slice(1);
     const before = tf.memory().numBytes;
@@ -65,8 +65,8 @@ export async function runGuidanceBench(
     });
     const row: GuidanceBenchRow = {
       ...config,
-      modelMs: median(records.map((r) => r.epsMs)),
-      guidanceMs: median(records.map((r) => r.guidanceMs)),
+      modelMs: median(records.map((r) => r.epsMs ?? NaN)),
+      guidanceMs: median(records.map((r) => r.guidanceMs ?? NaN)),
       stepMs: median(records.map((r) => r.ms)),
       peakBytes: Math.max(0, Number(profile.peakBytes) - before),
     };

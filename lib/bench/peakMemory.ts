@@ -10,11 +10,11 @@ export interface MeasuredRun<T> {
  * Runs fn under tf.profile and reports its peak tensor memory above what was live before. tf.profile reuses its
  * result object, so the fields are copied at once.
  */
-export async function measurePeakBytes<T>(fn: () => T): Promise<MeasuredRun<T>> {
+export async function measurePeakBytes<T>(fn: () => T | Promise<T>): Promise<MeasuredRun<T>> {
   const before = tf.memory().numBytes;
   let result: T | undefined;
-  const info = await tf.profile(() => {
-    result = fn();
+  const info = await tf.profile(async () => {
+    result = await fn();
     return [];
   });
   const peak = Number(info.peakBytes);

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { estimateGradient } from '../adjoint';
+import { readValues } from '../backend/readTensor';
 import { makeEstimateProblem } from '../ode/estimateProblem';
-import { Denoiser } from '../pipeline/denoiser';
+import { Denoiser, EpsPrediction } from '../pipeline/denoiser';
 import { SeededNoise } from '../pipeline/seededNoise';
 import { MainSampler, SamplerState, disposeSamplerState, predictX0 } from '../samplers';
 import { tidyResult } from '../tidyResult';
@@ -19,10 +20,10 @@ export interface StepRecord {
   rho: number | null;
   /** Wall time of the whole (main step, repeat). */
   ms: number;
-  /** Of which: the main model prediction (UNet, both CFG branches). */
-  epsMs: number;
-  /** Of which: the guidance gradient (estimate, loss, adjoint VJPs); 0 on unguided steps. */
-  guidanceMs: number;
+  /** Of which: the main model prediction (UNet, both CFG branches); null when not measured (see splitTiming). */
+  epsMs: number | null;
+  /** Of which: the guidance gradient (estimate, loss, adjoint VJPs); 0 on unguided steps, null when not measured. */
+  guidanceMs: number | null;
 }
 
 export interface GuidedSamplingRun {
@@ -34,6 +35,12 @@ export interface GuidedSamplingRun {
   noise: SeededNoise;
   /** First main step (img2img starts later). */
   startStep?: number;
+  /**
+   * Measure the model / guidance split of each step (default true). On asynchronous backends (webgpu) this
+   * waits for the device after the model and after the guidance gradient: two more reads per step. Without it a
+   * step reads the device once, at its end.
+   */
+  splitTiming?: boolean;
   onStep?: (record: StepRecord, done: number, total: number) => void;
 }
 
@@ -41,89 +48,178 @@ export function isGuidedStep(settings: GuidanceSettings, i: number): boolean {
   return settings.method !== 'none' && i >= settings.window.start && i <= settings.window.end;
 }
 
-function assertFinite(x: tf.Tensor, what: string, step: number, method: string): void {
-  const bad = tf.tidy(() => tf.logicalNot(tf.all(tf.isFinite(x))).dataSync()[0]);
-  if (bad)
+/** 1 when every element is finite, else 0 (a float scalar, so it can be stacked with the step's values). */
+function finiteFlag(x: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.cast(tf.all(tf.isFinite(x)), 'float32') as tf.Scalar);
+}
+
+function failIfNotFinite(flag: number, what: string, step: number, method: string): void {
+  if (flag !== 1)
     throw new Error(
       `NaN or Inf in the ${what} at main step ${step} (method ${method}); lower --rho-scale or check the models`,
     );
 }
 
+/** Waits for a device scalar and returns the time since `begin` (the tensor is disposed). */
+async function settle(flag: tf.Scalar, what: string, step: number, method: string): Promise<void> {
+  const [value] = await readValues(flag);
+  flag.dispose();
+  failIfNotFinite(value, what, step, method);
+}
+
+interface Guidance {
+  /** The correction direction: d loss / d x_t (SAG, FreeDoM) or sqrt(1 - abar) times it (UG). */
+  direction: tf.Tensor;
+  loss: tf.Scalar;
+  rho: tf.Scalar;
+  n: number;
+}
+
 /**
- * One (main step, repeat) of the guided loop (paper Algorithm 1): eps, sampler step, guidance by the chosen
- * method. Returns the new sample and sampler state (caller owns both); nothing else survives.
+ * The guidance gradient at x_t by the run's method, with its loss and step size on the device. Caller owns the
+ * tensors; null on unguided steps.
  */
-export function guidedStep(
+function guidanceAt(
+  run: GuidedSamplingRun,
+  x: tf.Tensor,
+  i: number,
+  guidedIndex: number,
+  guidedCount: number,
+  prediction: EpsPrediction,
+): Guidance | null {
+  const { denoiser, sampler, settings } = run;
+  if (!isGuidedStep(settings, i)) return null;
+  const t = sampler.timesteps[i];
+  const reference = { ...prediction, cfgScale: denoiser.cfgScale };
+  return tidyResult(() => {
+    if (settings.method === 'ug') {
+      // Universal Guidance forward guidance: eps_hat = eps + s0 sqrt(1 - abar_t) dL(x0hat(x_t))/dx_t.
+      const abar = sampler.abarAt(i);
+      const { value, grad } = tf.valueAndGrad((xt: tf.Tensor) =>
+        run.lossOnSample(predictX0(xt, denoiser.eps(xt, t), abar)),
+      )(x);
+      const direction = tf.mul(grad, Math.sqrt(1 - abar));
+      const rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, direction, reference);
+      return { direction, loss: value as tf.Scalar, rho, n: 1 };
+    }
+    const n = settings.method === 'freedom' ? 1 : settings.n(guidedIndex, guidedCount);
+    const problem = makeEstimateProblem(denoiser.eps, denoiser.schedule, t, {
+      n,
+      tableau: settings.tableau,
+      grid: settings.grid,
+      remainingTimesteps: sampler.timesteps.slice(i),
+    });
+    const g = estimateGradient(settings.grad, problem, x, run.lossOnSample, { eps0: prediction.eps });
+    g.x0hat.dispose();
+    const rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, g.grad, reference);
+    return { direction: g.grad, loss: g.loss, rho, n };
+  });
+}
+
+/**
+ * One (main step, repeat) of the guided loop (paper Algorithm 1): eps, guidance by the chosen method, sampler
+ * step. Everything stays on the device until one read at the end (loss, rho and the NaN/Inf checks together).
+ * Returns the new sample and sampler state (caller owns both); nothing else survives.
+ */
+export async function guidedStep(
   run: GuidedSamplingRun,
   x: tf.Tensor,
   state: SamplerState,
   i: number,
   guidedIndex: number,
   guidedCount: number,
-): { prev: tf.Tensor; state: SamplerState; record: Omit<StepRecord, 'repeat' | 'ms'> } {
+): Promise<{ prev: tf.Tensor; state: SamplerState; record: Omit<StepRecord, 'repeat' | 'ms'> }> {
   const { denoiser, sampler, settings } = run;
+  const split = run.splitTiming ?? true;
   const t = sampler.timesteps[i];
   const guided = isGuidedStep(settings, i);
-  let loss: number | null = null;
-  let rho: number | null = null;
-  let n: number | null = null;
-  let epsMs = 0;
-  let guidanceMs = 0;
-  const result = tidyResult(() => {
-    const begin = performance.now();
-    const prediction = denoiser.predict(x, t);
-    // Also a sync point, so that epsMs is the model's time on asynchronous backends (webgpu) too.
-    assertFinite(prediction.eps, 'model output (eps)', i, settings.method);
-    epsMs = performance.now() - begin;
-    let eps = prediction.eps;
-    const reference = { ...prediction, cfgScale: denoiser.cfgScale };
-    if (guided && settings.method === 'ug') {
-      // Universal Guidance forward guidance: eps_hat = eps + s0 sqrt(1 - abar_t) dL(x0hat(x_t))/dx_t.
-      const guidanceBegin = performance.now();
-      const abar = sampler.abarAt(i);
-      const { value, grad } = tf.valueAndGrad((xt: tf.Tensor) =>
-        run.lossOnSample(predictX0(xt, denoiser.eps(xt, t), abar)),
-      )(x);
-      loss = value.dataSync()[0];
-      const scaled = tf.mul(grad, Math.sqrt(1 - abar));
-      rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, scaled, reference);
-      eps = tf.add(eps, tf.mul(scaled, rho));
-      n = 1;
-      guidanceMs = performance.now() - guidanceBegin;
+  const begin = performance.now();
+  const prediction = tidyResult(() => denoiser.predict(x, t));
+  let guidance: Guidance | null = null;
+  let epsMs: number | null = null;
+  let guidanceMs: number | null = null;
+  try {
+    if (split) {
+      await settle(finiteFlag(prediction.eps), 'model output (eps)', i, settings.method);
+      epsMs = performance.now() - begin;
     }
-    const stepped = sampler.step(eps, i, x, state);
-    let prev = stepped.prevSample;
-    if (guided && (settings.method === 'sag' || settings.method === 'freedom')) {
-      n = settings.method === 'freedom' ? 1 : settings.n(guidedIndex, guidedCount);
-      const problem = makeEstimateProblem(denoiser.eps, denoiser.schedule, t, {
-        n,
-        tableau: settings.tableau,
-        grid: settings.grid,
-        remainingTimesteps: sampler.timesteps.slice(i),
-      });
-      const guidanceBegin = performance.now();
-      const g = estimateGradient(settings.grad, problem, x, run.lossOnSample, { eps0: prediction.eps });
-      assertFinite(g.grad, 'guidance gradient', i, settings.method);
-      guidanceMs = performance.now() - guidanceBegin;
-      loss = g.loss;
-      rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, g.grad, reference);
-      prev = tf.sub(prev, tf.mul(g.grad, rho));
+    const guidanceBegin = performance.now();
+    guidance = guidanceAt(run, x, i, guidedIndex, guidedCount, prediction);
+    if (split) {
+      if (guidance) await settle(finiteFlag(guidance.direction), 'guidance gradient', i, settings.method);
+      guidanceMs = guidance ? performance.now() - guidanceBegin : 0;
     }
-    assertFinite(prev, 'sample', i, settings.method);
-    return { prev, state: stepped.state };
-  });
-  return { ...result, record: { step: i, timestep: t, guided, n, loss, rho, epsMs, guidanceMs } };
+    const g = guidance;
+    const {
+      prev,
+      state: next,
+      checks,
+    } = tidyResult(() => {
+      let eps = prediction.eps;
+      if (g && settings.method === 'ug') eps = tf.add(eps, tf.mul(g.direction, g.rho));
+      const stepped = sampler.step(eps, i, x, state);
+      const prev =
+        g && settings.method !== 'ug'
+          ? tf.sub(stepped.prevSample, tf.mul(g.direction, g.rho))
+          : stepped.prevSample;
+      const zero = tf.scalar(0);
+      const checks = tf.stack([
+        finiteFlag(prediction.eps),
+        g ? finiteFlag(g.direction) : tf.scalar(1),
+        finiteFlag(prev),
+        g ? g.loss : zero,
+        g ? g.rho : zero,
+      ]);
+      return { prev, state: stepped.state, checks };
+    });
+    let values: ArrayLike<number>;
+    try {
+      values = await readValues(checks);
+    } catch (error) {
+      tf.dispose(prev);
+      disposeSamplerState(next);
+      throw error;
+    } finally {
+      checks.dispose();
+    }
+    try {
+      failIfNotFinite(values[0], 'model output (eps)', i, settings.method);
+      failIfNotFinite(values[1], 'guidance gradient', i, settings.method);
+      failIfNotFinite(values[2], 'sample', i, settings.method);
+    } catch (error) {
+      prev.dispose();
+      disposeSamplerState(next);
+      throw error;
+    }
+    return {
+      prev,
+      state: next,
+      record: {
+        step: i,
+        timestep: t,
+        guided,
+        n: guidance ? guidance.n : null,
+        loss: guidance ? values[3] : null,
+        rho: guidance ? values[4] : null,
+        epsMs,
+        guidanceMs,
+      },
+    };
+  } finally {
+    tf.dispose([prediction.eps, prediction.guidanceDelta].filter((v): v is tf.Tensor => v !== null));
+    if (guidance) tf.dispose([guidance.direction, guidance.loss, guidance.rho]);
+  }
 }
 
 /**
- * The guided sampling loop: per main step (and repeat), one tidy scope; only the sample and the sampler state
- * survive between steps. Repeats re-noise the sample back to t with the seeded generator and keep the sampler
- * history of the previous main step. Returns the clean sample (caller owns it) and the step records.
+ * The guided sampling loop: per main step (and repeat), tidy scopes and one device read; only the sample and the
+ * sampler state survive between steps. Repeats re-noise the sample back to t with the seeded generator and keep
+ * the sampler history of the previous main step. Returns the clean sample (caller owns it) and the step records.
  */
-export function runGuidedSampling(
+export async function runGuidedSampling(
   run: GuidedSamplingRun,
   xT: tf.Tensor,
-): { sample: tf.Tensor; records: StepRecord[] } {
+): Promise<{ sample: tf.Tensor; records: StepRecord[] }> {
   const { sampler, settings } = run;
   const steps = sampler.timesteps.length;
   const start = run.startStep ?? 0;
@@ -136,32 +232,38 @@ export function runGuidedSampling(
   const records: StepRecord[] = [];
   let x = xT.clone();
   let state = sampler.initialState();
-  for (let i = start; i < steps; i++) {
-    const repeats = isGuidedStep(settings, i) ? settings.repeats : 1;
-    for (let r = 0; r < repeats; r++) {
-      const begin = performance.now();
-      const out = guidedStep(run, x, state, i, guidedSteps.indexOf(i), guidedSteps.length);
-      x.dispose();
-      if (r < repeats - 1) {
-        disposeSamplerState(out.state);
-        const ratio = sampler.abarAt(i) / sampler.abarNext(i);
-        x = tf.tidy(() =>
-          tf.add(
-            tf.mul(out.prev, Math.sqrt(ratio)),
-            tf.mul(run.noise.normal(out.prev.shape), Math.sqrt(Math.max(0, 1 - ratio))),
-          ),
-        );
-        out.prev.dispose();
-      } else {
-        disposeSamplerState(state);
-        state = out.state;
-        x = out.prev;
+  try {
+    for (let i = start; i < steps; i++) {
+      const repeats = isGuidedStep(settings, i) ? settings.repeats : 1;
+      for (let r = 0; r < repeats; r++) {
+        const begin = performance.now();
+        const out = await guidedStep(run, x, state, i, guidedSteps.indexOf(i), guidedSteps.length);
+        x.dispose();
+        if (r < repeats - 1) {
+          disposeSamplerState(out.state);
+          const ratio = sampler.abarAt(i) / sampler.abarNext(i);
+          x = tf.tidy(() =>
+            tf.add(
+              tf.mul(out.prev, Math.sqrt(ratio)),
+              tf.mul(run.noise.normal(out.prev.shape), Math.sqrt(Math.max(0, 1 - ratio))),
+            ),
+          );
+          out.prev.dispose();
+        } else {
+          disposeSamplerState(state);
+          state = out.state;
+          x = out.prev;
+        }
+        const record = { ...out.record, repeat: r, ms: performance.now() - begin };
+        records.push(record);
+        run.onStep?.(record, records.length, total);
       }
-      const record = { ...out.record, repeat: r, ms: performance.now() - begin };
-      records.push(record);
-      run.onStep?.(record, records.length, total);
     }
+  } catch (error) {
+    x.dispose();
+    throw error;
+  } finally {
+    disposeSamplerState(state);
   }
-  disposeSamplerState(state);
   return { sample: x, records };
 }

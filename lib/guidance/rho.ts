@@ -1,26 +1,35 @@
 import * as tf from '@tensorflow/tfjs';
 import { RhoMode } from './guidanceSettings';
 
-export function rms(t: tf.Tensor): number {
-  return tf.tidy(() => Math.sqrt(tf.mean(tf.square(t)).dataSync()[0]));
+/** Root mean square of a tensor, as a scalar tensor (caller owns it). */
+export function rms(t: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.mean(tf.square(t))) as tf.Scalar);
 }
 
 /**
- * Guidance step size. `rms` (the released code's normalisation): rho = scale * w * RMS(eps_c - eps_u) / RMS(g)
- * with classifier-free guidance, rho = scale * RMS(eps) / RMS(g) without (and when eps_c = eps_u, e.g. an
- * empty prompt and an empty negative prompt). `constant`: rho = scale.
+ * Guidance step size, as a scalar tensor that stays on the device (caller owns it). `rms` (the released code's
+ * normalisation): rho = scale * w * RMS(eps_c - eps_u) / RMS(g) with classifier-free guidance,
+ * rho = scale * RMS(eps) / RMS(g) without (and when eps_c = eps_u, e.g. an empty prompt and an empty negative
+ * prompt); rho = 0 when g = 0. `constant`: rho = scale.
  */
 export function guidanceStepSize(
   mode: RhoMode,
   scale: number,
   grad: tf.Tensor,
   reference: { guidanceDelta: tf.Tensor | null; eps: tf.Tensor; cfgScale: number },
-): number {
-  if (mode === 'constant') return scale;
-  const g = rms(grad);
-  if (g === 0) return 0;
-  // With identical prompts (e.g. both empty) eps_c - eps_u vanishes; fall back to the no-CFG rule then.
-  const delta = reference.guidanceDelta ? reference.cfgScale * rms(reference.guidanceDelta) : 0;
-  const ref = delta > 0 ? delta : rms(reference.eps);
-  return (scale * ref) / g;
+): tf.Scalar {
+  if (mode === 'constant') return tf.scalar(scale);
+  return tf.tidy(() => {
+    const g = rms(grad);
+    const epsScale = rms(reference.eps);
+    // With identical prompts (e.g. both empty) eps_c - eps_u vanishes; fall back to the no-CFG rule then.
+    const ref = reference.guidanceDelta
+      ? tf.tidy(() => {
+          const delta = tf.mul(rms(reference.guidanceDelta as tf.Tensor), reference.cfgScale);
+          return tf.where(tf.greater(delta, 0), delta, epsScale);
+        })
+      : epsScale;
+    const safeG = tf.maximum(g, 1e-30);
+    return tf.where(tf.greater(g, 0), tf.div(tf.mul(ref, scale), safeG), tf.zerosLike(g)) as tf.Scalar;
+  });
 }

@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { readValues } from '../backend/readTensor';
 import { writeFileAtomically } from './atomicWrite';
 
 export interface RgbaImage {
@@ -48,10 +49,11 @@ export function imageFileToTensor(file: string, channels: 1 | 3 = 3, size?: [num
   });
 }
 
-/** Encodes a [H, W, C] tensor in [0, 1] (C = 1 or 3) as PNG or JPEG bytes. */
-export function encodeImage(image: tf.Tensor3D, format: 'png' | 'jpeg', quality = 92): Buffer {
+/** Encodes a [H, W, C] tensor in [0, 1] (C = 1 or 3) as PNG or JPEG bytes (reads the tensor asynchronously). */
+export async function encodeImage(image: tf.Tensor3D, format: 'png' | 'jpeg', quality = 92): Promise<Buffer> {
   const [h, w, c] = image.shape;
-  const values = tf.tidy(() => tf.round(tf.mul(tf.clipByValue(image, 0, 1), 255)).dataSync());
+  const bytes = tf.tidy(() => tf.round(tf.mul(tf.clipByValue(image, 0, 1), 255)));
+  const values = await readValues(bytes).finally(() => bytes.dispose());
   const rgba = Buffer.alloc(w * h * 4);
   for (let i = 0; i < w * h; i++) {
     for (let k = 0; k < 3; k++) rgba[i * 4 + k] = values[i * c + (c === 1 ? 0 : k)];
@@ -73,6 +75,6 @@ export function imageFormatForPath(file: string): 'png' | 'jpeg' {
 }
 
 /** Writes an image tensor [H, W, C] in [0, 1] to a .png/.jpg path, atomically. */
-export function writeImageFile(file: string, image: tf.Tensor3D): void {
-  writeFileAtomically(file, encodeImage(image, imageFormatForPath(file)));
+export async function writeImageFile(file: string, image: tf.Tensor3D): Promise<void> {
+  writeFileAtomically(file, await encodeImage(image, imageFormatForPath(file)));
 }

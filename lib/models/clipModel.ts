@@ -68,20 +68,31 @@ export class ClipModel {
 
   /** Token ids [B, T] -> L2-normalised projected text embeddings [B, P], pooled at each row's end token. */
   text(ids: tf.Tensor): tf.Tensor {
-    const rows = ids.arraySync() as number[][];
     const eosId = this.manifest.eosTokenId as number;
-    const mask = rows.map((row) => {
-      // transformers pools at the first eos_token_id, or at argmax(ids) for legacy configs (eos_token_id = 2).
-      const index = eosId === 2 ? row.indexOf(Math.max(...row)) : Math.max(0, row.indexOf(eosId));
-      return row.map((_, j) => (j === index ? 1 : 0));
+    return tf.tidy(() => {
+      // transformers pools at the first eos_token_id (position 0 if absent), or at argmax(ids) for legacy
+      // configs (eos_token_id = 2). Computed on the device (no read-back); not with tf.argMax, whose choice among
+      // ties differs between backends (webgpu does not return the first).
+      const ids32 = tf.cast(ids, 'int32');
+      const target = eosId === 2 ? tf.max(ids32, 1, true) : tf.scalar(eosId, 'int32');
+      const index = firstIndexWhere(tf.equal(ids32, target));
+      const mask = tf.cast(tf.oneHot(index, ids.shape[1] as number), 'float32');
+      return this.textTower.execute({ input_ids: ids, eos_mask: mask }, ['text_embeds'])[0];
     });
-    return tf.tidy(
-      () => this.textTower.execute({ input_ids: ids, eos_mask: tf.tensor2d(mask) }, ['text_embeds'])[0],
-    );
   }
 
   dispose(): void {
     this.vision.dispose();
     this.textTower.dispose();
   }
+}
+
+/** Per row of a [B, T] boolean tensor, the first column where it is true, or 0 if none (int32 [B]). */
+function firstIndexWhere(condition: tf.Tensor): tf.Tensor1D {
+  return tf.tidy(() => {
+    const length = condition.shape[1] as number;
+    const columns = tf.broadcastTo(tf.range(0, length, 1, 'int32'), condition.shape);
+    const first = tf.min(tf.where(condition, columns, tf.fill(condition.shape, length, 'int32')), 1);
+    return tf.where(tf.equal(first, length), tf.zerosLike(first), first) as tf.Tensor1D;
+  });
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseGradientMethod } from '../adjoint';
 import { BackendChoice, StartedBackend, startBackend } from '../backend';
+import { readNumbers } from '../backend/readTensor';
 import { GuidanceSettings, parseStepCountSchedule, parseWindow } from '../guidance/guidanceSettings';
 import { StepRecord, runGuidedSampling } from '../guidance/guidedSampling';
 import { imageFileToTensor } from '../io/imageFile';
@@ -46,6 +47,14 @@ export interface PipelineOptions {
 export interface GenerateCallbacks {
   onStep?: (record: StepRecord, done: number, total: number) => void;
   onWarning?: (message: string) => void;
+}
+
+export interface GenerateRunOptions extends GenerateCallbacks {
+  /**
+   * Measure each step's model / guidance split (StepRecord.epsMs, guidanceMs). Default: on where it is free
+   * (cpu, wasm, tensorflow); on webgpu it costs two device waits per step, so it is off unless asked for.
+   */
+  splitTiming?: boolean;
 }
 
 export interface GenerateResult {
@@ -204,7 +213,7 @@ export class Pipeline {
 
   async generate(
     partial: Partial<GenerateOptions>,
-    callbacks: GenerateCallbacks = {},
+    callbacks: GenerateRunOptions = {},
   ): Promise<GenerateResult> {
     const o: GenerateOptions = {
       ...DEFAULT_GENERATE_OPTIONS,
@@ -285,38 +294,39 @@ export class Pipeline {
       }
       let peakTensorBytes = tf.memory().numBytes;
       let peakRss = process.memoryUsage().rss;
-      const { sample, records } = time('sampling', () =>
-        runGuidedSampling(
-          {
-            denoiser,
-            sampler,
-            settings,
-            lossOnSample,
-            noise,
-            startStep,
-            onStep: (record, done, total) => {
-              peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
-              peakRss = Math.max(peakRss, process.memoryUsage().rss);
-              callbacks.onStep?.(record, done, total);
-            },
+      const samplingBegin = performance.now();
+      const { sample, records } = await runGuidedSampling(
+        {
+          denoiser,
+          sampler,
+          settings,
+          lossOnSample,
+          noise,
+          startStep,
+          splitTiming: callbacks.splitTiming ?? this.backend.name !== 'webgpu',
+          onStep: (record, done, total) => {
+            peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
+            peakRss = Math.max(peakRss, process.memoryUsage().rss);
+            callbacks.onStep?.(record, done, total);
           },
-          xT,
-        ),
+        },
+        xT,
       );
+      timings.sampling = performance.now() - samplingBegin;
       xT.dispose();
-      timings['sampling: model'] = records.reduce((sum, r) => sum + r.epsMs, 0);
-      timings['sampling: guidance'] = records.reduce((sum, r) => sum + r.guidanceMs, 0);
+      if (records.every((r) => r.epsMs !== null && r.guidanceMs !== null)) {
+        timings['sampling: model'] = records.reduce((sum, r) => sum + (r.epsMs ?? 0), 0);
+        timings['sampling: guidance'] = records.reduce((sum, r) => sum + (r.guidanceMs ?? 0), 0);
+      }
       const images = time('decode', () => denoiser.toImage(sample));
       sample.dispose();
-      const finalLosses = loss
-        ? time('final loss', () =>
-            Array.from({ length: o.num }, (_, b) =>
-              tf.tidy(
-                () => loss(tf.slice(images, [b, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D).dataSync()[0],
-              ),
-            ),
-          )
-        : [];
+      const finalLossBegin = performance.now();
+      let finalLosses: number[] = [];
+      if (loss) {
+        const perImage = finalLossPerImage(loss, images);
+        finalLosses = await readNumbers(perImage).finally(() => perImage.dispose());
+      }
+      if (loss) timings['final loss'] = performance.now() - finalLossBegin;
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       return {
         images,
@@ -344,6 +354,18 @@ export class Pipeline {
     ])
       m?.dispose();
   }
+}
+
+/** The loss of each image on its own, as a [num] tensor (caller owns it). */
+function finalLossPerImage(loss: ImageLoss, images: tf.Tensor4D): tf.Tensor1D {
+  return tf.tidy(
+    () =>
+      tf.stack(
+        Array.from({ length: images.shape[0] }, (_, b) =>
+          loss(tf.slice(images, [b, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D),
+        ),
+      ) as tf.Tensor1D,
+  );
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

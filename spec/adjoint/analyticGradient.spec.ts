@@ -37,7 +37,7 @@ describe.each(Object.keys(TABLEAUS))('linear eps(x, t) = A(t) x, tableau %s', (t
       for (const method of ['symplectic', 'direct'] as const) {
         const result = estimateGradient(method, problem, xT, loss);
         expect(relativeL2(result.grad, reference.grad)).toBeLessThan(1e-5);
-        tf.dispose([result.grad, result.x0hat]);
+        tf.dispose([result.grad, result.x0hat, result.loss]);
       }
       xT.dispose();
     },
@@ -58,7 +58,7 @@ describe('vanilla adjoint', () => {
       );
       expect(relativeL2(results.symplectic.grad, results.direct.grad)).toBeLessThan(1e-5);
       expect(relativeL2(results.vanilla.grad, results.direct.grad)).toBeGreaterThan(1e-2);
-      for (const r of Object.values(results)) tf.dispose([r.grad, r.x0hat]);
+      for (const r of Object.values(results)) tf.dispose([r.grad, r.x0hat, r.loss]);
       xT.dispose();
     },
   );
@@ -75,7 +75,7 @@ describe('vanilla adjoint', () => {
       const error = relativeL2(r.grad, oneStep);
       if (method === 'vanilla') expect(error).toBeGreaterThan(1e-2);
       else expect(error).toBeLessThan(1e-5);
-      tf.dispose([r.grad, r.x0hat]);
+      tf.dispose([r.grad, r.x0hat, r.loss]);
     }
     tf.dispose([xT, oneStep]);
   });

@@ -28,8 +28,8 @@ afterAll(() => {
 
 function gradientOf(method: GradientMethod, n: number, tableau: string, timestep = 701): tf.Tensor {
   const problem = makeEstimateProblem(net.eps, schedule, timestep, { n, tableau: TABLEAUS[tableau] });
-  const { grad, x0hat } = estimateGradient(method, problem, xT, loss);
-  x0hat.dispose();
+  const { grad, x0hat, loss: value } = estimateGradient(method, problem, xT, loss);
+  tf.dispose([x0hat, value]);
   return grad;
 }
 
@@ -73,14 +73,14 @@ test('eps0 reuse gives the same gradient with one network call fewer', () => {
   const reused = estimateGradient('symplectic', counting, xT, loss, { eps0 });
   expect(calls).toBe(2 + 3);
   expect(relativeL2(reused.grad, plain.grad)).toBeLessThan(1e-6);
-  tf.dispose([eps0, plain.grad, plain.x0hat, reused.grad, reused.x0hat]);
+  tf.dispose([eps0, plain.grad, plain.x0hat, plain.loss, reused.grad, reused.x0hat, reused.loss]);
 });
 
 describe('memory', () => {
   async function peak(method: GradientMethod, n: number, tableau = 'euler'): Promise<number> {
     const problem = makeEstimateProblem(net.eps, schedule, 701, { n, tableau: TABLEAUS[tableau] });
     const run = await measurePeakBytes(() => estimateGradient(method, problem, xT, loss));
-    tf.dispose([run.result.grad, run.result.x0hat]);
+    tf.dispose([run.result.grad, run.result.x0hat, run.result.loss]);
     return run.peakBytes;
   }
 

@@ -74,14 +74,14 @@ test('the same seed and options give byte-identical PNGs (with time travel and C
   const options = { ...base, repeats: 2, cfg: 3, sampler: 'dpmpp2m' as const };
   const png = async () => {
     const r = await pipeline.generate(options);
-    const bytes = encodeImage(tf.squeeze(r.images, [0]) as tf.Tensor3D, 'png');
+    const bytes = await encodeImage(tf.squeeze(r.images, [0]) as tf.Tensor3D, 'png');
     r.images.dispose();
     return bytes;
   };
   const first = await png();
   expect((await png()).equals(first)).toBe(true);
   const other = await pipeline.generate({ ...options, seed: 12 });
-  expect(encodeImage(tf.squeeze(other.images, [0]) as tf.Tensor3D, 'png').equals(first)).toBe(false);
+  expect((await encodeImage(tf.squeeze(other.images, [0]) as tf.Tensor3D, 'png')).equals(first)).toBe(false);
   other.images.dispose();
 });
 
@@ -125,11 +125,11 @@ describe('memory discipline', () => {
 
   test.each(['sag', 'freedom', 'ug', 'none'] as GuidanceMethod[])(
     '%s: tf.memory().numTensors is the same after every main step',
-    (method) => {
+    async (method) => {
       const { run, dispose } = makeRun(method, 2);
       const counts: number[] = [];
       const xT = new SeededNoise(3).normal([1, 8, 8, 4]);
-      const { sample } = runGuidedSampling(
+      const { sample } = await runGuidedSampling(
         { ...run, onStep: (r) => r.repeat === (r.guided ? 1 : 0) && counts.push(tf.memory().numTensors) },
         xT,
       );

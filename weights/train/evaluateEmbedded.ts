@@ -98,11 +98,11 @@ async function main(): Promise<void> {
     classFractions: histogram,
     secondsPerSample50Steps: seconds / labels.length,
   };
-  const grid = imageGrid(
+  const grid = await imageGrid(
     gridImages.map((image) => ({ image })),
     8,
   );
-  writeImageFile(samplesPicture, grid);
+  await writeImageFile(samplesPicture, grid);
   tf.dispose([grid, ...gridImages]);
   // Speed of one digit (batch 1, DDIM 50, unguided), median of 3 after a warm-up.
   const singleTimes: number[] = [];
@@ -142,11 +142,11 @@ async function main(): Promise<void> {
       seconds: (performance.now() - t0) / 1000,
     };
     guided.push(row);
-    const g = imageGrid(
+    const g = await imageGrid(
       tf.unstack(r.images).map((image) => ({ image: image as tf.Tensor3D })),
       4,
     );
-    writeImageFile(path.join(resultsDir, `class7-${method}.png`), g);
+    await writeImageFile(path.join(resultsDir, `class7-${method}.png`), g);
     g.dispose();
     r.images.dispose();
     process.stderr.write(`${JSON.stringify(row)}\n`);

@@ -31,13 +31,13 @@ function metadata(file: string): Record<string, string> {
 export const EMBEDDED_GENERATION_DEFAULTS = { sampler: 'ddim', steps: 50, rhoScale: 0.05 };
 
 /** A few held-out digits as style references (weights/examples/digit-style-<label>.png). */
-function writeReferenceDigits(): void {
+async function writeReferenceDigits(): Promise<void> {
   const { heldOut } = loadDigits();
   for (const label of [0, 4, 8]) {
     const index = heldOut.labels.indexOf(label);
     const pixels = heldOut.images.subarray(index * 1024, (index + 1) * 1024).map((v) => (v + 1) / 2);
     const image = tf.tensor3d(pixels, [32, 32, 1]);
-    writeImageFile(path.join('weights', 'examples', `digit-style-${label}.png`), image);
+    await writeImageFile(path.join('weights', 'examples', `digit-style-${label}.png`), image);
     image.dispose();
   }
 }
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       },
     });
   }
-  writeReferenceDigits();
+  await writeReferenceDigits();
   process.stdout.write(
     'wrote weights/digit-unet, weights/digit-classifier, weights/digit-evaluator, weights/examples\n',
   );

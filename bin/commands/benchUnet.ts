@@ -1,0 +1,101 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { Command, Option } from 'commander';
+import { GRADIENT_METHODS } from '../../lib/adjoint';
+import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
+import { formatUnetBenchTable, runUnetBench } from '../../lib/bench/unetBench';
+import { ConvertedGraph } from '../../lib/models/convertedGraph';
+import { scaledSdV15UnetConfig, writeSyntheticUnetGraph } from '../../converters/bench/syntheticUnetGraph';
+import { guarded } from '../cliErrors';
+import { parseChoiceList, parseInteger, parseIntegerList } from '../optionParsers';
+
+function parseScale(value: string): number {
+  const v = Number(value);
+  if (!(v > 0 && v <= 1)) throw new Error(`--scale: expected a number in (0, 1], got '${value}'`);
+  return v;
+}
+
+/** The device limits that decide whether SD's 4096x4096 attention scores fit in one binding (webgpu only). */
+function deviceLimits(): string {
+  const backend = tf.backend() as unknown as { device?: { limits?: Record<string, number> } };
+  const limits = backend.device?.limits;
+  if (!limits) return '';
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  return `; device limits: maxStorageBufferBindingSize ${gib(limits.maxStorageBufferBindingSize)}, maxBufferSize ${gib(limits.maxBufferSize)}`;
+}
+
+export function benchUnetCommand(): Command {
+  return new Command('unet')
+    .description(
+      "SD v1.5-sized UNet (random weights from SD v1.5's config, built locally): forward, input VJP and one SAG guidance gradient per n and gradient method, with time and peak memory",
+    )
+    .option(
+      '--scale <s>',
+      'channel and text-width multiplier (1 = SD v1.5, 860 M parameters; 0.1 for software devices)',
+      parseScale,
+      1,
+    )
+    .option(
+      '--latent <size>',
+      'latent height and width (64 = 512x512 images)',
+      parseInteger('--latent', 8),
+      64,
+    )
+    .option('--n <list>', 'estimate steps', parseIntegerList('--n'), [1, 4, 8])
+    .option(
+      '--methods <list>',
+      `gradient methods (${GRADIENT_METHODS.join(', ')}); direct always runs, as the reference`,
+      parseChoiceList('--methods', GRADIENT_METHODS),
+      ['symplectic', 'checkpointed', 'direct'],
+    )
+    .option('--timestep <t>', 'where the estimate starts', parseInteger('--timestep', 1, 999), 700)
+    .option('--repeats <count>', 'timed runs per row (median)', parseInteger('--repeats', 1), 3)
+    .addOption(
+      new Option('--backend <name>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'),
+    )
+    .option('--json', 'print the rows as JSON instead of a table')
+    .action(
+      guarded(async (opts) => {
+        if (opts.latent % 8 !== 0)
+          throw new Error(`--latent: expected a multiple of 8 (three downsamplings), got ${opts.latent}`);
+        const backend = await startBackend(parseBackendChoice(opts.backend));
+        const config = scaledSdV15UnetConfig(opts.scale);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sag-bench-unet-'));
+        let unet: ConvertedGraph | null = null;
+        try {
+          const began = performance.now();
+          const { unetDir, parameters } = await writeSyntheticUnetGraph(dir, config);
+          unet = await ConvertedGraph.load(unetDir);
+          process.stderr.write(
+            `UNet: ${(parameters / 1e6).toFixed(1)} M parameters (scale ${opts.scale}), latents ${opts.latent}x${opts.latent}x4, text 77x${config.cross_attention_dim}; built in ${((performance.now() - began) / 1000).toFixed(1)} s; ${backend.description}${deviceLimits()}\n`,
+          );
+          const rows = await runUnetBench({
+            unet,
+            latentSize: opts.latent,
+            latentChannels: 4,
+            textDim: config.cross_attention_dim as number,
+            ns: opts.n,
+            methods: opts.methods,
+            repeats: opts.repeats,
+            timestep: opts.timestep,
+            onRow: opts.json
+              ? undefined
+              : (r) =>
+                  process.stderr.write(
+                    `  ${r.operation} ${r.method ?? ''} n=${r.n ?? '-'} b=${r.batch}: ${r.ms.toFixed(1)} ms\n`,
+                  ),
+          });
+          process.stdout.write(
+            opts.json
+              ? `${JSON.stringify({ backend: backend.description, parameters, scale: opts.scale, latent: opts.latent, rows }, null, 2)}\n`
+              : `${formatUnetBenchTable(rows)}\n`,
+          );
+        } finally {
+          unet?.dispose();
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      }),
+    );
+}

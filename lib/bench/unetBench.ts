@@ -1,0 +1,206 @@
+import * as tf from '@tensorflow/tfjs';
+import { GradientMethod, estimateGradient } from '../adjoint';
+import { readScalar } from '../backend/readTensor';
+import { ConvertedGraph } from '../models/convertedGraph';
+import { EULER, makeEstimateProblem } from '../ode';
+import { NoiseSchedule, SD_V1_SCHEDULER } from '../schedule';
+import { measurePeakBytes, syncOnTensor } from './peakMemory';
+import { formatTextTable } from './textTable';
+
+export interface UnetBenchOptions {
+  /** The converted UNet graph (inputs sample, timestep, encoder_hidden_states). */
+  unet: ConvertedGraph;
+  /** Latent height = width. */
+  latentSize: number;
+  latentChannels: number;
+  /** Text states [77, textDim]. */
+  textDim: number;
+  ns: number[];
+  methods: GradientMethod[];
+  /** Timed runs per row after two warm-ups (median reported). */
+  repeats: number;
+  /** Where the n-step estimate starts (the PyTorch anchor uses 700). */
+  timestep: number;
+  onRow?: (row: UnetBenchRow) => void;
+}
+
+export interface UnetBenchRow {
+  operation: string;
+  batch: number;
+  n: number | null;
+  method: GradientMethod | null;
+  ms: number;
+  /** Peak bytes of live tensors during one run above what was live before (tf.profile). */
+  peakTensorBytes: number;
+  /** The backend's device memory after the run (webgpu: its buffer pool, which only grows; null elsewhere). */
+  gpuAllocatedBytes: number | null;
+  /** ||grad - grad_direct|| / ||grad_direct|| for the estimate gradients (null for the other rows). */
+  relErrVsDirect: number | null;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function gpuAllocatedBytes(): number | null {
+  const memory = tf.memory() as { numBytesInGPUAllocated?: number };
+  return memory.numBytesInGPUAllocated ?? null;
+}
+
+/**
+ * Times a tensor-returning operation: peak tensor memory of one run, which also compiles the shaders, one more warm-up and
+ * `repeats` timed runs synchronised on one element of the result (a full read-back would dominate on a GPU).
+ */
+async function measure(run: () => tf.Tensor, repeats: number): Promise<{ ms: number; peakBytes: number }> {
+  const measured = await measurePeakBytes(async () => {
+    const result = run();
+    await syncOnTensor(result);
+    return result;
+  });
+  measured.result.dispose();
+  const warm = run();
+  await syncOnTensor(warm);
+  warm.dispose();
+  const times: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const start = performance.now();
+    const result = run();
+    await syncOnTensor(result);
+    times.push(performance.now() - start);
+    result.dispose();
+  }
+  return { ms: median(times), peakBytes: measured.peakBytes };
+}
+
+/**
+ * The costs that decide SAG's speed on a Stable Diffusion-sized UNet: forward at batch 1 and 2 (CFG), the input
+ * VJP, and one guidance gradient through the n-step Euler estimate (loss 0.5 ||x0||^2, as the PyTorch anchor
+ * torch_anchor.py computes it) per gradient method and n.
+ */
+export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBenchRow[]> {
+  const { unet, latentSize, latentChannels, textDim } = options;
+  const rows: UnetBenchRow[] = [];
+  const push = (row: UnetBenchRow) => {
+    rows.push(row);
+    options.onRow?.(row);
+  };
+  const x1 = tf.randomNormal([1, latentSize, latentSize, latentChannels], 0, 1, 'float32', 1);
+  const context1 = tf.randomNormal([1, 77, textDim], 0, 1, 'float32', 2);
+  const x2 = tf.concat([x1, x1]);
+  const context2 = tf.concat([context1, context1]);
+  const eps = (x: tf.Tensor, t: number, context: tf.Tensor) =>
+    tf.tidy(
+      () =>
+        unet.execute({ sample: x, timestep: tf.tensor1d([t]), encoder_hidden_states: context }, ['out'])[0],
+    );
+  const simple = (operation: string, batch: number, ms: number, peakBytes: number) =>
+    push({
+      operation,
+      batch,
+      n: null,
+      method: null,
+      ms,
+      peakTensorBytes: peakBytes,
+      gpuAllocatedBytes: gpuAllocatedBytes(),
+      relErrVsDirect: null,
+    });
+  try {
+    for (const [batch, x, context] of [
+      [1, x1, context1],
+      [2, x2, context2],
+    ] as const) {
+      const m = await measure(() => eps(x, 500, context), options.repeats);
+      simple('forward', batch, m.ms, m.peakBytes);
+    }
+    const ones = tf.onesLike(x1);
+    const vjp = await measure(
+      () => tf.grad((x: tf.Tensor) => eps(x, 500, context1))(x1, ones),
+      options.repeats,
+    );
+    ones.dispose();
+    simple('input VJP', 1, vjp.ms, vjp.peakBytes);
+
+    const schedule = new NoiseSchedule(SD_V1_SCHEDULER);
+    const loss = (x0: tf.Tensor) => tf.tidy(() => tf.mul(tf.sum(tf.square(x0)), 0.5) as tf.Scalar);
+    const methods: GradientMethod[] = ['direct', ...options.methods.filter((m) => m !== 'direct')];
+    for (const n of options.ns) {
+      const problem = makeEstimateProblem((x, t) => eps(x, t, context1), schedule, options.timestep, {
+        n,
+        tableau: EULER,
+      });
+      let reference: tf.Tensor | null = null;
+      for (const method of methods) {
+        const run = () => {
+          const g = estimateGradient(method, problem, x1, loss);
+          tf.dispose([g.x0hat, g.loss]);
+          return g.grad;
+        };
+        let m: { ms: number; peakBytes: number };
+        try {
+          m = await measure(run, options.repeats);
+        } catch (error) {
+          if (!/out of memory|OOM|allocat/i.test(String(error))) throw error;
+          if (options.methods.includes(method))
+            push({
+              operation: 'SAG gradient (out of memory)',
+              batch: 1,
+              n,
+              method,
+              ms: NaN,
+              peakTensorBytes: NaN,
+              gpuAllocatedBytes: gpuAllocatedBytes(),
+              relErrVsDirect: null,
+            });
+          continue;
+        }
+        const grad = run();
+        let relErr: number | null = 0;
+        if (method === 'direct') reference = grad;
+        else {
+          // Direct backprop runs first; without it (out of memory) there is nothing to compare with.
+          const direct = reference;
+          if (direct) {
+            const ratio = tf.tidy(() => tf.div(tf.norm(tf.sub(grad, direct)), tf.norm(direct)));
+            relErr = await readScalar(ratio);
+            ratio.dispose();
+          } else relErr = null;
+          grad.dispose();
+        }
+        if (options.methods.includes(method))
+          push({
+            operation: 'SAG gradient',
+            batch: 1,
+            n,
+            method,
+            ms: m.ms,
+            peakTensorBytes: m.peakBytes,
+            gpuAllocatedBytes: gpuAllocatedBytes(),
+            relErrVsDirect: relErr,
+          });
+      }
+      (reference as tf.Tensor | null)?.dispose();
+    }
+  } finally {
+    tf.dispose([x1, x2, context1, context2]);
+  }
+  return rows;
+}
+
+export function formatUnetBenchTable(rows: UnetBenchRow[]): string {
+  const mib = (b: number | null) => (b === null || Number.isNaN(b) ? '-' : (b / 2 ** 20).toFixed(0));
+  return formatTextTable(
+    ['operation', 'method', 'n', 'batch', 'ms', 'peak tensor MiB', 'GPU allocated MiB', 'rel. err vs direct'],
+    rows.map((r) => [
+      r.operation,
+      r.method ?? '-',
+      r.n === null ? '-' : String(r.n),
+      String(r.batch),
+      Number.isNaN(r.ms) ? '-' : r.ms.toFixed(1),
+      mib(r.peakTensorBytes),
+      mib(r.gpuAllocatedBytes),
+      r.relErrVsDirect === null ? '-' : r.relErrVsDirect.toExponential(1),
+    ]),
+    3,
+  );
+}
