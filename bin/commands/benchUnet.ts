@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { GRADIENT_METHODS } from '../../lib/adjoint';
 import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
 import { formatUnetBenchTable, runUnetBench } from '../../lib/bench/unetBench';
@@ -13,7 +13,8 @@ import { parseChoiceList, parseInteger, parseIntegerList } from '../optionParser
 
 function parseScale(value: string): number {
   const v = Number(value);
-  if (!(v > 0 && v <= 1)) throw new Error(`--scale: expected a number in (0, 1], got '${value}'`);
+  if (!(v > 0 && v <= 1))
+    throw new InvalidArgumentError(`--scale: expected a number in (0, 1], got '${value}'`);
   return v;
 }
 

@@ -66,8 +66,8 @@ function loadDawn(): DawnModule {
 }
 
 /**
- * One Dawn instance and one device per process, kept on the native module (shared by every module registry that
- * loads it): jest gives each test file fresh globals, and a Dawn instance per file would be collected while the
+ * One Dawn instance and one device per process, kept on the native module's `create` function (shared by every
+ * module registry that loads it; the ES module namespace itself cannot take properties): jest gives each test file fresh globals, and a Dawn instance per file would be collected while the
  * process runs.
  */
 const SHARED = Symbol.for('sag.webgpu.shared');
@@ -75,15 +75,16 @@ type SharedDawn = { gpu: GpuLike; device?: GpuDeviceLike; adapter?: GpuAdapterLi
 
 /** Installs Dawn's WebGPU globals and navigator.gpu, once; returns the shared state or why it is missing. */
 function installWebgpuGlobals(): SharedDawn | string {
-  let dawn: DawnModule & { [SHARED]?: SharedDawn };
+  let dawn: DawnModule;
   try {
     dawn = loadDawn();
   } catch (error) {
     return `the npm package 'webgpu' (Dawn for Node) could not be loaded: ${firstLine(error)}; it is an optional dependency of sag (npm install webgpu)`;
   }
   const g = globalThis as unknown as { navigator?: { gpu?: GpuLike } };
-  if (!dawn[SHARED]) dawn[SHARED] = { gpu: g.navigator?.gpu ?? (dawn.create([]) as GpuLike) };
-  const shared = dawn[SHARED];
+  const holder = dawn.create as DawnModule['create'] & { [SHARED]?: SharedDawn };
+  if (!holder[SHARED]) holder[SHARED] = { gpu: g.navigator?.gpu ?? (dawn.create([]) as GpuLike) };
+  const shared = holder[SHARED];
   if (g.navigator?.gpu !== shared.gpu) {
     Object.assign(globalThis, dawn.globals);
     Object.defineProperty(globalThis, 'navigator', {

@@ -1,0 +1,29 @@
+import { runCli } from '../helpers/runCli';
+
+describe('sag bench unet', () => {
+  test('a reduced-scale SD v1.5 UNet: forward, VJP and SAG gradients, exact against direct backprop', async () => {
+    const run = await runCli(
+      ['bench', 'unet', '--scale', '0.1', '--latent', '8', '--n', '1,2', '--repeats', '1'].concat([
+        '--backend',
+        'wasm',
+        '--json',
+      ]),
+    );
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as {
+      parameters: number;
+      rows: { operation: string; method: string | null; n: number | null; relErrVsDirect: number | null }[];
+    };
+    expect(report.parameters).toBeGreaterThan(1e6);
+    expect(report.rows.map((r) => r.operation).slice(0, 3)).toEqual(['forward', 'forward', 'input VJP']);
+    const gradients = report.rows.filter((r) => r.operation === 'SAG gradient');
+    expect(gradients).toHaveLength(2 * 3);
+    for (const row of gradients) expect(row.relErrVsDirect).toBeLessThanOrEqual(1e-5);
+  });
+
+  test('a bad scale is one error line', async () => {
+    const run = await runCli(['bench', 'unet', '--scale', '3', '--backend', 'wasm']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/--scale: expected a number in \(0, 1\]/);
+  });
+});
