@@ -5,7 +5,7 @@ import { convertClip } from '../../converters/clip/convertClip';
 import { convertArcface } from '../../converters/onnx/convertArcface';
 import { ONNX_PROTO } from '../../converters/onnx/onnxSchema';
 import { convertStableDiffusion } from '../../converters/sd/convertStableDiffusion';
-import { fixtureDir } from '../helpers/fixtures';
+import { repoFixtureDir } from '../helpers/fixtures';
 import { runCli } from '../helpers/runCli';
 import { copyDir, makeTempDir } from '../helpers/tempDir';
 
@@ -25,7 +25,9 @@ function expectNoOutput(out: string): void {
 
 test('a CLIP directory given to convert sd', async () => {
   const out = path.join(tmp, 'out');
-  await expect(convertStableDiffusion(path.join(fixtureDir(), 'clip-tiny'), out, options)).rejects.toThrow(
+  await expect(
+    convertStableDiffusion(path.join(repoFixtureDir(), 'clip-tiny'), out, options),
+  ).rejects.toThrow(
     /clip-tiny: this is a transformers CLIP directory, not Stable Diffusion \(use 'sag convert clip'\)/,
   );
   expectNoOutput(out);
@@ -33,7 +35,7 @@ test('a CLIP directory given to convert sd', async () => {
 
 test('a Stable Diffusion directory given to convert clip', async () => {
   const out = path.join(tmp, 'out');
-  await expect(convertClip(path.join(fixtureDir(), 'sd-tiny'), out, options)).rejects.toThrow(
+  await expect(convertClip(path.join(repoFixtureDir(), 'sd-tiny'), out, options)).rejects.toThrow(
     /use 'sag convert sd'/,
   );
   expectNoOutput(out);
@@ -44,7 +46,7 @@ test('a missing directory and a directory missing a component', async () => {
     convertStableDiffusion(path.join(tmp, 'nope'), path.join(tmp, 'out'), options),
   ).rejects.toThrow(/nope: directory not found/);
   const partial = path.join(tmp, 'sd');
-  copyDir(path.join(fixtureDir(), 'sd-tiny'), partial);
+  copyDir(path.join(repoFixtureDir(), 'sd-tiny'), partial);
   fs.rmSync(path.join(partial, 'vae'), { recursive: true });
   await expect(convertStableDiffusion(partial, path.join(tmp, 'out'), options)).rejects.toThrow(
     /sd: not a diffusers Stable Diffusion directory \(missing vae\/config.json\)/,
@@ -53,7 +55,7 @@ test('a missing directory and a directory missing a component', async () => {
 
 test('a truncated safetensors file fails naming the file, with no partial output', async () => {
   const sd = path.join(tmp, 'sd');
-  copyDir(path.join(fixtureDir(), 'sd-tiny'), sd);
+  copyDir(path.join(repoFixtureDir(), 'sd-tiny'), sd);
   const file = path.join(sd, 'vae', 'diffusion_pytorch_model.safetensors');
   fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
   const out = path.join(tmp, 'out');
@@ -63,7 +65,7 @@ test('a truncated safetensors file fails naming the file, with no partial output
 
 test('a missing safetensors file', async () => {
   const sd = path.join(tmp, 'sd');
-  copyDir(path.join(fixtureDir(), 'sd-tiny'), sd);
+  copyDir(path.join(repoFixtureDir(), 'sd-tiny'), sd);
   fs.rmSync(path.join(sd, 'unet', 'diffusion_pytorch_model.safetensors'));
   await expect(convertStableDiffusion(sd, path.join(tmp, 'out'), options)).rejects.toThrow(
     /unet: no diffusion_pytorch_model.safetensors, model.safetensors, diffusion_pytorch_model.bin, model.bin or sharded index found/,
@@ -72,7 +74,7 @@ test('a missing safetensors file', async () => {
 
 test('unsupported config values are named', async () => {
   const sd = path.join(tmp, 'sd');
-  copyDir(path.join(fixtureDir(), 'sd-tiny'), sd);
+  copyDir(path.join(repoFixtureDir(), 'sd-tiny'), sd);
   const configFile = path.join(sd, 'unet', 'config.json');
   const config = JSON.parse(fs.readFileSync(configFile, 'utf8'));
   fs.writeFileSync(configFile, JSON.stringify({ ...config, resnet_time_scale_shift: 'scale_shift' }));
@@ -137,7 +139,7 @@ test('a file that is not ONNX', async () => {
 
 test('the CLI prints one error line and exits with code 2', async () => {
   const out = path.join(tmp, 'out');
-  const run = await runCli(['convert', 'sd', path.join(fixtureDir(), 'clip-tiny'), '--out', out]);
+  const run = await runCli(['convert', 'sd', path.join(repoFixtureDir(), 'clip-tiny'), '--out', out]);
   expect(run.code).toBe(2);
   expect(run.stderr.trim().split('\n')).toHaveLength(1);
   expect(run.stderr).toMatch(/^sag: error: .*clip-tiny: this is a transformers CLIP directory/);
@@ -145,7 +147,7 @@ test('the CLI prints one error line and exits with code 2', async () => {
   const missingOut = await runCli([
     'convert',
     'arcface',
-    path.join(fixtureDir(), 'arcface-tiny', 'model.onnx'),
+    path.join(repoFixtureDir(), 'arcface-tiny', 'model.onnx'),
   ]);
   expect(missingOut.code).toBe(2);
   expect(missingOut.stderr).toMatch(/required option '--out <dir>' not specified/);

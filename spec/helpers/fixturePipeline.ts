@@ -4,7 +4,7 @@ import { convertClip } from '../../converters/clip/convertClip';
 import { convertArcface } from '../../converters/onnx/convertArcface';
 import { convertStableDiffusion } from '../../converters/sd/convertStableDiffusion';
 import { Pipeline, PipelineOptions } from '../../lib/pipeline/pipeline';
-import { fixtureDir } from './fixtures';
+import { repoFixtureDir } from './fixtures';
 import { makeTempDir } from './tempDir';
 
 export interface ConvertedFixtures {
@@ -23,9 +23,9 @@ export async function convertFixtureModels(): Promise<ConvertedFixtures> {
     clip: path.join(dir, 'clip'),
     arcface: path.join(dir, 'arcface'),
   };
-  await convertStableDiffusion(path.join(fixtureDir(), 'sd-tiny'), out.sd, { dtype: 'float32' });
-  await convertClip(path.join(fixtureDir(), 'clip-tiny'), out.clip, { dtype: 'float32' });
-  await convertArcface(path.join(fixtureDir(), 'arcface-tiny', 'model.onnx'), out.arcface, {
+  await convertStableDiffusion(path.join(repoFixtureDir(), 'sd-tiny'), out.sd, { dtype: 'float32' });
+  await convertClip(path.join(repoFixtureDir(), 'clip-tiny'), out.clip, { dtype: 'float32' });
+  await convertArcface(path.join(repoFixtureDir(), 'arcface-tiny', 'model.onnx'), out.arcface, {
     dtype: 'float32',
   });
   return out;

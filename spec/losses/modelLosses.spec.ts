@@ -13,7 +13,7 @@ import { clipPatchTokens, createStyleLoss } from '../../lib/losses/styleLoss';
 import { ClipModel } from '../../lib/models/clipModel';
 import { ImageClassifier } from '../../lib/models/imageClassifier';
 import { ClassifierModel, DIGIT_CLASSIFIER_SPEC } from '../../weights/train/classifierModel';
-import { fixtureDir } from '../helpers/fixtures';
+import { repoFixtureDir } from '../helpers/fixtures';
 import { useTestBackend } from '../helpers/testBackend';
 import { makeTempDir } from '../helpers/tempDir';
 
@@ -25,7 +25,7 @@ let arcface: ArcfaceModel;
 beforeAll(async () => {
   await useTestBackend();
   tmp = makeTempDir('model-losses');
-  await convertClip(path.join(fixtureDir(), 'clip-tiny'), path.join(tmp, 'clip'), { dtype: 'float32' });
+  await convertClip(path.join(repoFixtureDir(), 'clip-tiny'), path.join(tmp, 'clip'), { dtype: 'float32' });
   clip = await ClipModel.load(path.join(tmp, 'clip'));
   const model = new ClassifierModel(DIGIT_CLASSIFIER_SPEC, 1);
   const params = model.exportParameters();
@@ -40,7 +40,7 @@ beforeAll(async () => {
     path.join(tmp, 'classifier'),
   );
   classifier = await ImageClassifier.load(path.join(tmp, 'classifier'));
-  await convertArcface(path.join(fixtureDir(), 'arcface-tiny', 'model.onnx'), path.join(tmp, 'arcface'), {
+  await convertArcface(path.join(repoFixtureDir(), 'arcface-tiny', 'model.onnx'), path.join(tmp, 'arcface'), {
     dtype: 'float32',
   });
   arcface = await ArcfaceModel.load(path.join(tmp, 'arcface'));

@@ -9,7 +9,7 @@ import {
   readSchedulerConfig,
 } from '../../lib/schedule';
 import { inferenceTimesteps, roundHalfEven } from '../../lib/samplers';
-import { fixtureDir } from '../helpers/fixtures';
+import { repoFixtureDir } from '../helpers/fixtures';
 
 describe('noise schedule', () => {
   test('scaled_linear betas follow SD v1', () => {
@@ -43,7 +43,7 @@ describe('noise schedule', () => {
   });
 
   test('reads the fixture checkpoint scheduler config', () => {
-    const config = readSchedulerConfig(path.join(fixtureDir(), 'sd-tiny', 'scheduler'));
+    const config = readSchedulerConfig(path.join(repoFixtureDir(), 'sd-tiny', 'scheduler'));
     expect(config.betaSchedule).toBe('scaled_linear');
     expect(config.stepsOffset).toBe(1);
   });
