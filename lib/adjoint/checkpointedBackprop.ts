@@ -6,7 +6,7 @@ import { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gra
 import { vjpGrad } from './vjp';
 
 /**
- * Checkpointed backprop (ALGORITHM section 3.3): forward pass without a tape storing the n states, then each step
+ * Checkpointed backprop (docs/ALGORITHM.md section 3.3): forward pass without a tape storing the n states, then each step
  * is re-run on its own tape and back-propagated, last step first. Exact like direct backprop; memory holds one
  * step's graph, i.e. all s stages of a Runge-Kutta step at once (the symplectic adjoint holds one stage's).
  */

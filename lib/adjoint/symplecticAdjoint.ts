@@ -6,7 +6,7 @@ import { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gra
 import { vjpGrad } from './vjp';
 
 /**
- * Adjoint of one explicit Runge-Kutta step, exact for the discrete step (ALGORITHM section 3.4): from the end-of-step
+ * Adjoint of one explicit Runge-Kutta step, exact for the discrete step (docs/ALGORITHM.md section 3.4): from the end-of-step
  * adjoint a', go through the stages in reverse with mu_j = h b_j a' + h sum_{l>j} a_lj nu_l and
  * nu_j = J_f(X_j)^T mu_j; return a = a' + sum_j nu_j. Stage states are recomputed from the checkpoint without a
  * tape; one VJP graph lives at a time. Caller owns the result.

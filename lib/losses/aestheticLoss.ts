@@ -15,7 +15,7 @@ export interface AestheticTerms {
 
 /**
  * Aesthetic guidance: -(w_pick * PickScore + w_hps * HPSv2 + w_aes * aesthetic), each over the batch; any subset.
- * Defaults from ALGORITHM section 5: 10, 2, 0.5. Image-text scores use `prompt`.
+ * Defaults from docs/ALGORITHM.md section 5: 10, 2, 0.5. Image-text scores use `prompt`.
  */
 export function createAestheticLoss(terms: AestheticTerms, prompt: string): ImageLoss {
   const held: tf.Tensor[] = [];

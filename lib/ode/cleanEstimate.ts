@@ -71,7 +71,7 @@ export interface CleanEstimateOptions {
 }
 
 /**
- * The n-step estimate of the clean sample from x_t (ALGORITHM section 2). Records on the tape if one is active
+ * The n-step estimate of the clean sample from x_t (docs/ALGORITHM.md section 2). Records on the tape if one is active
  * (direct backprop); otherwise each step runs in its own tidy scope. Caller owns the result.
  */
 export function cleanEstimate(

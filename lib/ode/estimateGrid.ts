@@ -10,7 +10,7 @@ export function assertStepCount(n: number): void {
 }
 
 /**
- * The paper's grid (ALGORITHM section 2): s_i = round(t (1 - i/n)) for i < n, then the clean end. n + 1 points,
+ * The paper's grid (docs/ALGORITHM.md section 2): s_i = round(t (1 - i/n)) for i < n, then the clean end. n + 1 points,
  * n solver steps.
  */
 export function paperGrid(schedule: NoiseSchedule, t: number, n: number): OdePoint[] {

@@ -73,7 +73,7 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
 };
 
 /**
- * The released style setup (ALGORITHM section 4): DPM-Solver++ 2M, T = 100, guided window 30..69 with 2 repeats,
+ * The released style setup (docs/ALGORITHM.md section 4): DPM-Solver++ 2M, T = 100, guided window 30..69 with 2 repeats,
  * n = 4 on the released code's grid, CFG 7.5.
  */
 export const STYLE_PRESET: Partial<GenerateOptions> = {

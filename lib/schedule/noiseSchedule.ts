@@ -10,7 +10,7 @@ export interface OdePoint {
 
 /**
  * The discrete noise schedule of a model: abar_t for t = 0..N-1 and the continuous map between sigbar and
- * fractional timesteps (linear interpolation of log sigbar over the table, ALGORITHM section 1).
+ * fractional timesteps (linear interpolation of log sigbar over the table, docs/ALGORITHM.md section 1).
  */
 export class NoiseSchedule {
   readonly alphasCumprod: Float64Array;
