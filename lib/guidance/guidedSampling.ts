@@ -164,8 +164,9 @@ export async function guidedStep(
           : stepped.prevSample;
       const zero = tf.scalar(0);
       const checks = tf.stack([
-        finiteFlag(prediction.eps),
-        g ? finiteFlag(g.direction) : tf.scalar(1),
+        // With split timing, eps and the gradient were checked when they were waited for.
+        split ? tf.scalar(1) : finiteFlag(prediction.eps),
+        g && !split ? finiteFlag(g.direction) : tf.scalar(1),
         finiteFlag(prev),
         g ? g.loss : zero,
         g ? g.rho : zero,
