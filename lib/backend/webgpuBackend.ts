@@ -144,7 +144,7 @@ export async function startWebgpuBackend(allowSoftware: boolean): Promise<Webgpu
     };
   let device: GpuDeviceLike;
   try {
-    device = shared.device ?? (await adapter.requestDevice(deviceDescriptor(adapter)));
+    device = shared.device ?? (await adapter.requestDevice(deviceDescriptor(adapter, summary.software)));
   } catch (error) {
     return {
       ok: false,
@@ -176,8 +176,13 @@ export async function startWebgpuBackend(allowSoftware: boolean): Promise<Webgpu
   return { ok: true, adapter: summary };
 }
 
-/** The limits tfjs's own factory asks for: the adapter's maxima for buffers and workgroups. */
-function deviceDescriptor(adapter: GpuAdapterLike): unknown {
+/**
+ * The limits tfjs's own factory asks for: the adapter's maxima for buffers and workgroups. Timestamp queries (tfjs
+ * times kernels with them under tf.profile) only on hardware adapters: each resolve allocates descriptor sets,
+ * which lavapipe backs with host memory mappings, so profiled runs reached the per-process map limit
+ * (vm.max_map_count) and crashed in the driver much sooner.
+ */
+function deviceDescriptor(adapter: GpuAdapterLike, software: boolean): unknown {
   const limits = adapter.limits;
   const names = [
     'maxComputeWorkgroupStorageSize',
@@ -188,7 +193,7 @@ function deviceDescriptor(adapter: GpuAdapterLike): unknown {
     'maxComputeInvocationsPerWorkgroup',
   ];
   return {
-    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredFeatures: !software && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
     requiredLimits: Object.fromEntries(names.map((n) => [n, limits[n]])),
   };
 }

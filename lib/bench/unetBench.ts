@@ -44,8 +44,8 @@ function median(values: number[]): number {
 }
 
 function gpuAllocatedBytes(): number | null {
-  const memory = tf.memory() as { numBytesInGPUAllocated?: number };
-  return memory.numBytesInGPUAllocated ?? null;
+  const memory = tf.memory() as { numBytesAllocatedInGPU?: number };
+  return memory.numBytesAllocatedInGPU ?? null;
 }
 
 /**
