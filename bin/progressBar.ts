@@ -1,12 +1,16 @@
 import { SingleBar } from 'cli-progress';
 
+const PLAIN_LINE_INTERVAL_MS = 2000;
+
 /**
  * A progress bar (steps, it/s, ETA) on a TTY; silent in pipes unless `evenWithoutTerminal`, which prints a plain
- * line every few seconds and at the end (for logs).
+ * line at least every 2 s while steps complete, and at the end (for logs). The plain lines are written from
+ * update() itself rather than from a timer: the sampling loop rarely yields to the event loop's timers.
  */
 export class StepProgress {
   private bar: SingleBar | null = null;
   private started = 0;
+  private lastLine = -Infinity;
 
   constructor(
     private readonly label: string,
@@ -16,21 +20,28 @@ export class StepProgress {
   update(done: number, total: number): void {
     const terminal = Boolean(process.stderr.isTTY);
     if (!terminal && !this.options.evenWithoutTerminal) return;
+    const now = performance.now();
+    if (this.started === 0) this.started = now;
+    const seconds = (now - this.started) / 1000;
+    const speed = done / Math.max(seconds, 1e-9);
+    if (!terminal) {
+      if (now - this.lastLine < PLAIN_LINE_INTERVAL_MS && done < total) return;
+      this.lastLine = now;
+      const eta = done > 0 ? ((total - done) / speed).toFixed(0) : '?';
+      process.stderr.write(
+        `${this.label} ${done}/${total} steps | ${speed.toFixed(2)} it/s | ETA ${eta} s\n`,
+      );
+      return;
+    }
     if (!this.bar) {
-      this.started = performance.now();
       this.bar = new SingleBar({
-        format: terminal
-          ? `${this.label} [{bar}] {value}/{total} steps | {speed} it/s | ETA {eta_formatted}`
-          : `${this.label} {value}/{total} steps | {speed} it/s | ETA {eta_formatted}`,
+        format: `${this.label} [{bar}] {value}/{total} steps | {speed} it/s | ETA {eta_formatted}`,
         stream: process.stderr,
-        hideCursor: terminal,
-        noTTYOutput: !terminal,
-        notTTYSchedule: 2000,
+        hideCursor: true,
       });
       this.bar.start(total, 0, { speed: '0.00' });
     }
-    const seconds = (performance.now() - this.started) / 1000;
-    this.bar.update(done, { speed: (done / Math.max(seconds, 1e-9)).toFixed(2) });
+    this.bar.update(done, { speed: speed.toFixed(2) });
   }
 
   stop(): void {

@@ -4,9 +4,11 @@ import { Command, Option } from 'commander';
 import { GRADIENT_METHODS } from '../../lib/adjoint';
 import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
 import { GUIDANCE_METHODS, GuidanceMethod, RHO_MODES } from '../../lib/guidance/guidanceSettings';
+import { formatLoss } from '../../lib/io/formatLoss';
 import { imageGrid } from '../../lib/io/imageGrid';
-import { imageFormatForPath, writeImageFile } from '../../lib/io/imageFile';
-import { writeRunReport } from '../../lib/io/runReport';
+import { encodeImage, imageFormatForPath } from '../../lib/io/imageFile';
+import { OutputFile, checkOutputPath, writeFilesTogether } from '../../lib/io/outputFiles';
+import { runReportJson } from '../../lib/io/runReport';
 import { ESTIMATE_GRIDS } from '../../lib/ode/estimateGrid';
 import { TABLEAUS } from '../../lib/ode/tableaus';
 import {
@@ -15,6 +17,7 @@ import {
   LOSS_KINDS,
   LossKind,
   STYLE_PRESET,
+  styleWindowFor,
 } from '../../lib/pipeline/generateOptions';
 import { GenerateResult, Pipeline, PipelineOptions } from '../../lib/pipeline/pipeline';
 import { SAMPLER_NAMES } from '../../lib/samplers';
@@ -55,6 +58,7 @@ function parseLossWeights(v: string): Partial<Record<LossKind, number>> {
 interface CliOptions extends Omit<PipelineOptions, 'backend' | 'announceBackend'> {
   out: string;
   report?: string;
+  upscale: number;
   progress?: boolean;
   compare?: GuidanceMethod[];
   backend: string;
@@ -89,6 +93,12 @@ interface CliOptions extends Omit<PipelineOptions, 'backend' | 'announceBackend'
 function addGenerationOptions(command: Command): Command {
   return command
     .requiredOption('--out <file>', 'output image (.png or .jpg); with --num > 1 or --compare, a grid')
+    .option(
+      '--upscale <k>',
+      'enlarge the output images k times (nearest neighbour), e.g. for 32x32 digits',
+      parseInteger('--upscale', 1, 16),
+      1,
+    )
     .option(
       '--report <file>',
       'write a JSON run report (options, seed, backend, per-step loss and rho, timings, memory)',
@@ -191,13 +201,21 @@ function toGenerateOptions(
   return { ...preset, ...picked };
 }
 
+/** Images [N, H, W, C] enlarged k times by pixel repetition; a new tensor (the caller disposes both). */
+function upscaled(images: tf.Tensor4D, k: number): tf.Tensor4D {
+  const [, h, w] = images.shape;
+  return k === 1 ? images.clone() : tf.image.resizeNearestNeighbor(images, [h * k, w * k]);
+}
+
 function caption(method: string, result: GenerateResult, b: number): string {
   const loss = result.finalLosses[b];
-  return loss === undefined ? method : `${method} ${loss >= 100 ? loss.toFixed(0) : loss.toPrecision(3)}`;
+  return loss === undefined ? method : `${method} ${formatLoss(loss)}`;
 }
 
 async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, label: string): Promise<void> {
-  imageFormatForPath(opts.out);
+  // Before any model loads: a run must not fail at its end because of where it writes.
+  checkOutputPath('--out', opts.out, ['.png', '.jpg', '.jpeg']);
+  if (opts.report) checkOutputPath('--report', opts.report, ['.json']);
   const pipeline = await Pipeline.load({
     model: opts.model,
     clip: opts.clip,
@@ -209,7 +227,13 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
     backend: parseBackendChoice(opts.backend),
   });
   try {
-    const base = toGenerateOptions(opts, preset, opts.guidance);
+    // A preset's CFG scale means nothing for a model without classifier-free guidance: do not record it there.
+    const { cfg: presetCfg, ...presetWithoutCfg } = preset;
+    const base = toGenerateOptions(
+      opts,
+      pipeline.pixel ? presetWithoutCfg : { ...presetWithoutCfg, cfg: presetCfg },
+      opts.guidance,
+    );
     const methods: GuidanceMethod[] = opts.compare ?? [base.method ?? DEFAULT_GENERATE_OPTIONS.method];
     const results: { method: GuidanceMethod; result: GenerateResult }[] = [];
     for (const method of methods) {
@@ -227,10 +251,12 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
       }
     }
     const cells = results.flatMap(({ method, result }) =>
-      tf.unstack(result.images).map((image, b) => ({
-        image: image as tf.Tensor3D,
-        caption: methods.length > 1 || result.finalLosses.length ? caption(method, result, b) : undefined,
-      })),
+      tf
+        .tidy(() => tf.unstack(upscaled(result.images, opts.upscale)))
+        .map((image, b) => ({
+          image: image as tf.Tensor3D,
+          caption: methods.length > 1 || result.finalLosses.length ? caption(method, result, b) : undefined,
+        })),
     );
     const num = results[0].result.images.shape[0];
     const single = cells.length === 1 && methods.length === 1;
@@ -242,33 +268,41 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
     const output = single
       ? (cells[0].image as tf.Tensor3D)
       : await imageGrid(ordered, methods.length > 1 ? methods.length : Math.ceil(Math.sqrt(cells.length)));
-    await writeImageFile(opts.out, output);
+    const outputs: OutputFile[] = [
+      { flag: '--out', file: opts.out, data: await encodeImage(output, imageFormatForPath(opts.out)) },
+    ];
     if (opts.report) {
-      writeRunReport(opts.report, {
-        tool: 'sag',
-        command: label,
-        output: path.resolve(opts.out),
-        backend: pipeline.backend.description,
-        models: {
-          model: opts.model ?? 'embedded digit-unet',
-          clip: opts.clip ?? null,
-          arcface: opts.arcface ?? null,
-          classifier: opts.classifier ?? null,
-        },
-        runs: results.map(({ method, result }) => ({
-          method,
-          options: result.options,
-          seed: result.options.seed,
-          finalLosses: result.finalLosses,
-          steps: result.records,
-          timingsMs: result.timings,
-          memory: result.memory,
-        })),
+      outputs.push({
+        flag: '--report',
+        file: opts.report,
+        data: runReportJson({
+          tool: 'sag',
+          command: label,
+          output: path.resolve(opts.out),
+          backend: pipeline.backend.description,
+          models: {
+            model: opts.model ?? 'embedded digit-unet',
+            clip: opts.clip ?? null,
+            arcface: opts.arcface ?? null,
+            classifier: opts.classifier ?? null,
+          },
+          runs: results.map(({ method, result }) => ({
+            method,
+            options: result.options,
+            seed: result.options.seed,
+            finalLosses: result.finalLosses,
+            steps: result.records,
+            timingsMs: result.timings,
+            memory: result.memory,
+          })),
+          upscale: opts.upscale,
+        }),
       });
     }
+    writeFilesTogether(outputs);
     for (const { method, result } of results) {
       const losses = result.finalLosses.length
-        ? ` final loss ${result.finalLosses.map((l) => l.toFixed(4)).join(', ')}`
+        ? ` final loss ${result.finalLosses.map(formatLoss).join(', ')}`
         : '';
       const t = result.timings;
       const split = t['sampling: guidance']
@@ -306,7 +340,9 @@ export function stylizeCommand(): Command {
   ).action(
     guarded(async (opts: CliOptions) => {
       if (!opts.style) throw new Error('--style <image> is required');
-      await runGenerate(opts, STYLE_PRESET, 'stylize');
+      // The preset's window is 30..69 of 100 steps: it follows --steps unless --window is given.
+      const steps = opts.steps ?? (STYLE_PRESET.steps as number);
+      await runGenerate(opts, { ...STYLE_PRESET, window: styleWindowFor(steps) }, 'stylize');
     }),
   );
 }

@@ -53,7 +53,8 @@ export function parseWindow(value: string, steps: number): { start: number; end:
     throw new Error(`--window: expected 'start..end' (main-step indices), 'all' or 'none', got '${value}'`);
   const start = Number(m[1]);
   const end = Number(m[2]);
-  if (start > end || end >= steps)
-    throw new Error(`--window: ${value} is not inside main steps 0..${steps - 1}`);
+  if (start > end)
+    throw new Error(`--window: ${value} is reversed (expected start <= end, e.g. ${end}..${start})`);
+  if (end >= steps) throw new Error(`--window: ${value} is not inside main steps 0..${steps - 1}`);
   return { start, end };
 }

@@ -1,6 +1,4 @@
-import { writeFileAtomically } from './atomicWrite';
-
-/** Writes a run report (JSON) atomically. */
-export function writeRunReport(file: string, report: Record<string, unknown>): void {
-  writeFileAtomically(file, `${JSON.stringify(report, null, 2)}\n`);
+/** A run report as the JSON text written to --report. */
+export function runReportJson(report: Record<string, unknown>): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
 }

@@ -86,3 +86,13 @@ export const STYLE_PRESET: Partial<GenerateOptions> = {
   cfg: 7.5,
   guidance: ['style'],
 };
+
+/**
+ * The style preset's window for `steps` main steps: the released 30..69 of 100 (guidance over the 30 % to 70 % of
+ * the schedule), scaled. At 100 steps it is exactly 30..69.
+ */
+export function styleWindowFor(steps: number): string {
+  const start = Math.min(steps - 1, Math.round((30 * steps) / 100));
+  const end = Math.max(start, Math.round((70 * steps) / 100) - 1);
+  return `${start}..${Math.min(end, steps - 1)}`;
+}

@@ -228,6 +228,10 @@ export class Pipeline {
     if (!(o.rhoScale >= 0)) throw new Error(`--rho-scale: expected a number >= 0, got ${o.rhoScale}`);
     if (!(o.strength > 0 && o.strength <= 1))
       throw new Error(`--strength: expected a number in (0, 1], got ${o.strength}`);
+    assertReferencesAreUsed(o);
+    if (this.pixel && partial.cfg !== undefined && partial.cfg !== 1)
+      warn(`this model has no classifier-free guidance: --cfg ${partial.cfg} is ignored`);
+    if (this.pixel) o.cfg = 1;
     const timings: Record<string, number> = {};
     const time = <T>(phase: string, fn: () => T): T => {
       const start = performance.now();
@@ -366,6 +370,22 @@ function finalLossPerImage(loss: ImageLoss, images: tf.Tensor4D): tf.Tensor1D {
         ),
       ) as tf.Tensor1D,
   );
+}
+
+/**
+ * Reference flags only mean something for the losses that read them; given without such a loss they would be
+ * silently ignored, so they are an error.
+ */
+function assertReferencesAreUsed(o: GenerateOptions): void {
+  const uses = (...kinds: LossKind[]) => kinds.some((k) => o.guidance.includes(k));
+  if (o.target !== null && !uses('class', 'clip'))
+    throw new Error(
+      `--target ${o.target} is only used by --guidance class or clip (got ${o.guidance.length ? `--guidance ${o.guidance.join(',')}` : 'no --guidance'})`,
+    );
+  if (o.style && !uses('style'))
+    throw new Error(`--style ${o.style} is only used by --guidance style (add it, or use 'sag stylize')`);
+  if (o.ref.length > 0 && !uses('object', 'face'))
+    throw new Error(`--ref ${o.ref[0]} is only used by --guidance object or face`);
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

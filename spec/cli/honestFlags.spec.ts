@@ -1,0 +1,76 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { runCli } from '../helpers/runCli';
+import { makeTempDir } from '../helpers/tempDir';
+
+const style = path.join(__dirname, '..', '..', 'weights', 'examples', 'digit-style-0.png');
+let dir: string;
+beforeEach(() => {
+  dir = makeTempDir('flags');
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const generate = (...args: string[]) =>
+  runCli(['generate', '--backend', 'wasm', '--steps', '3', '--out', path.join(dir, 'x.png'), ...args]);
+
+describe('no silent no-ops', () => {
+  test.each([
+    [['--target', '7'], /--target 7 is only used by --guidance class or clip \(got no --guidance\)/],
+    [['--style', style], /--style .* is only used by --guidance style/],
+    [['--ref', style], /--ref .* is only used by --guidance object or face/],
+    [['--guidance', 'style', '--style', style, '--target', '3'], /--target 3 is only used by/],
+  ])('%s without a guidance that reads it is an error, and nothing is written', async (args, message) => {
+    const run = await generate(...(args as string[]));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('--cfg on the unconditional embedded model warns once and is recorded as 1', async () => {
+    const report = path.join(dir, 'run.json');
+    const run = await generate('--cfg', '5', '--report', report);
+    expect(run.code).toBe(0);
+    expect(run.stderr.match(/no classifier-free guidance: --cfg 5 is ignored/g)).toHaveLength(1);
+    expect(JSON.parse(fs.readFileSync(report, 'utf8')).runs[0].options.cfg).toBe(1);
+  });
+
+  test('a reversed --window says so', async () => {
+    const run = await generate('--guidance', 'class', '--target', '7', '--window', '2..1');
+    expect(run.stderr).toMatch(/--window: 2\.\.1 is reversed/);
+  });
+});
+
+describe('stylize preset', () => {
+  test('the window follows --steps, and no CFG is recorded for the embedded model', async () => {
+    const report = path.join(dir, 'run.json');
+    const run = await runCli(
+      [
+        'stylize',
+        '--backend',
+        'wasm',
+        '--steps',
+        '12',
+        '--style',
+        style,
+        '--out',
+        path.join(dir, 'x.png'),
+      ].concat(['--report', report]),
+    );
+    expect(run.stderr).not.toMatch(/error/);
+    expect(run.code).toBe(0);
+    const options = JSON.parse(fs.readFileSync(report, 'utf8')).runs[0].options;
+    expect(options.window).toBe('4..7');
+    expect(options.cfg).toBe(1);
+    expect(run.stderr).not.toMatch(/cfg/);
+  });
+});
+
+test('--progress in a pipe prints a line at least every 2 s', async () => {
+  const started = Date.now();
+  const run = await generate('--guidance', 'class', '--target', '7', '--steps', '12', '--progress');
+  const seconds = (Date.now() - started) / 1000;
+  const lines = run.stderr.split('\n').filter((l) => /^generate \d+\/12 steps \| [\d.]+ it\/s/.test(l));
+  expect(lines[lines.length - 1]).toMatch(/^generate 12\/12 steps/);
+  // One line per started 2 s of sampling (loading the models comes before the first).
+  expect(lines.length).toBeGreaterThanOrEqual(Math.min(3, Math.floor(seconds / 2.5)));
+});

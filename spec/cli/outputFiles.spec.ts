@@ -1,0 +1,54 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { readImageFile } from '../../lib/io/imageFile';
+import { runCli } from '../helpers/runCli';
+import { makeTempDir } from '../helpers/tempDir';
+
+const quick = ['generate', '--backend', 'wasm', '--steps', '2'];
+
+describe('output paths are checked before any work, and nothing partial is left', () => {
+  test('an --out that cannot be written fails at once, naming the path', async () => {
+    const run = await runCli([...quick, '--out', '/proc/sag-test.png']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^sag: error: --out \/proc\/sag-test.png: cannot write in \/proc/m);
+    expect(run.stderr).not.toMatch(/tmp|probe/);
+    expect(run.stderr).not.toMatch(/backend:/); // failed before the models loaded
+  });
+
+  test('an unwritable --report fails before sampling and leaves no image', async () => {
+    const dir = makeTempDir('outputs');
+    const out = path.join(dir, 'digit.png');
+    const run = await runCli([...quick, '--out', out, '--report', '/proc/sag-test.json']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--report \/proc\/sag-test.json: cannot write/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('wrong extensions and a directory as --out are refused', async () => {
+    const dir = makeTempDir('outputs');
+    expect((await runCli([...quick, '--out', path.join(dir, 'x.gif')])).stderr).toMatch(
+      /--out .*x.gif: expected a .png, .jpg or .jpeg file name/,
+    );
+    expect(
+      (await runCli([...quick, '--out', path.join(dir, 'x.png'), '--report', path.join(dir, 'r.txt')]))
+        .stderr,
+    ).toMatch(/--report .*r.txt: expected a .json file name/);
+    fs.mkdirSync(path.join(dir, 'd.png'));
+    expect((await runCli([...quick, '--out', path.join(dir, 'd.png')])).stderr).toMatch(/is a directory/);
+    expect(fs.readdirSync(dir)).toEqual(['d.png']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('--upscale enlarges the written image, and the report and image are both written', async () => {
+    const dir = makeTempDir('outputs');
+    const out = path.join(dir, 'digit.png');
+    const report = path.join(dir, 'run.json');
+    const run = await runCli([...quick, '--upscale', '3', '--out', out, '--report', report]);
+    expect(run.code).toBe(0);
+    expect(readImageFile(out).width).toBe(96);
+    expect(JSON.parse(fs.readFileSync(report, 'utf8')).upscale).toBe(3);
+    expect(fs.readdirSync(dir).sort()).toEqual(['digit.png', 'run.json']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
