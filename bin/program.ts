@@ -7,6 +7,7 @@ import { benchGuidanceCommand } from './commands/benchGuidance';
 import { benchUnetCommand } from './commands/benchUnet';
 import { convertCommand } from './commands/convert';
 import { generateCommand, stylizeCommand } from './commands/generate';
+import { infoCommand } from './commands/info';
 
 /** The `sag` command tree (built fresh on each call, so tests can parse argument lists in-process). */
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   program.addCommand(generateCommand());
   program.addCommand(stylizeCommand());
   program.addCommand(convertCommand());
+  program.addCommand(infoCommand());
   exitWithBadInputCode(program);
   return program;
 }

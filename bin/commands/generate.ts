@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
@@ -5,6 +6,8 @@ import { GRADIENT_METHODS } from '../../lib/adjoint';
 import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
 import { GUIDANCE_METHODS, GuidanceMethod, RHO_MODES } from '../../lib/guidance/guidanceSettings';
 import { formatLoss } from '../../lib/io/formatLoss';
+import { RecordedGeneration, formatParameters, parseParameters } from '../../lib/io/generationParameters';
+import { readPngText, withPngText } from '../../lib/io/pngText';
 import { imageGrid } from '../../lib/io/imageGrid';
 import { encodeImage, imageFormatForPath } from '../../lib/io/imageFile';
 import { OutputFile, checkOutputPath, writeFilesTogether } from '../../lib/io/outputFiles';
@@ -21,6 +24,7 @@ import {
 } from '../../lib/pipeline/generateOptions';
 import { GenerateResult, Pipeline, PipelineOptions } from '../../lib/pipeline/pipeline';
 import { SAMPLER_NAMES } from '../../lib/samplers';
+import { packageVersion } from '../../lib/packageRoot';
 import { guarded } from '../cliErrors';
 import { parseChoiceList, parseInteger } from '../optionParsers';
 import { StepProgress } from '../progressBar';
@@ -58,7 +62,8 @@ function parseLossWeights(v: string): Partial<Record<LossKind, number>> {
 interface CliOptions extends Omit<PipelineOptions, 'backend' | 'announceBackend'> {
   out: string;
   report?: string;
-  upscale: number;
+  upscale?: number;
+  from?: string;
   progress?: boolean;
   compare?: GuidanceMethod[];
   backend: string;
@@ -91,13 +96,19 @@ interface CliOptions extends Omit<PipelineOptions, 'backend' | 'announceBackend'
 
 /** The flags shared by `generate` and `stylize` (same names as GenerateOptions). */
 function addGenerationOptions(command: Command): Command {
+  // Defaults are shown in the descriptions, not set on the options: a value left unset can still come from the
+  // command's preset or the model's sag.json.
+  const D = DEFAULT_GENERATE_OPTIONS;
   return command
     .requiredOption('--out <file>', 'output image (.png or .jpg); with --num > 1 or --compare, a grid')
     .option(
       '--upscale <k>',
       'enlarge the output images k times (nearest neighbour), e.g. for 32x32 digits',
       parseInteger('--upscale', 1, 16),
-      1,
+    )
+    .option(
+      '--from <image.png>',
+      'rerun with the settings recorded in a PNG written by sag (flags given here win)',
     )
     .option(
       '--report <file>',
@@ -128,28 +139,60 @@ function addGenerationOptions(command: Command): Command {
     .option('--prompt <text>', 'prompt (latent models)')
     .option('--negative-prompt <text>', 'negative prompt (the unconditional branch of CFG)')
     .option('--loss-weights <pairs>', 'weights of combined losses, e.g. style=1,clip=0.1', parseLossWeights)
-    .addOption(new Option('--method <method>', 'guidance method').choices([...GUIDANCE_METHODS]))
-    .option('--n <n>', "estimate steps per guided step, or an adaptive schedule 'from:to' (e.g. 6:1)")
-    .addOption(new Option('--tableau <name>', 'sub-solver of the estimate').choices(Object.keys(TABLEAUS)))
-    .addOption(new Option('--grad <method>', 'gradient through the estimate').choices([...GRADIENT_METHODS]))
+    .addOption(
+      new Option('--method <method>', `guidance method (default: ${D.method})`).choices([
+        ...GUIDANCE_METHODS,
+      ]),
+    )
+    .option(
+      '--n <n>',
+      `estimate steps per guided step, or an adaptive schedule 'from:to' (e.g. 6:1) (default: ${D.n})`,
+    )
+    .addOption(
+      new Option('--tableau <name>', `sub-solver of the estimate (default: ${D.tableau})`).choices(
+        Object.keys(TABLEAUS),
+      ),
+    )
+    .addOption(
+      new Option('--grad <method>', `gradient through the estimate (default: ${D.grad})`).choices([
+        ...GRADIENT_METHODS,
+      ]),
+    )
     .addOption(
       new Option('--grid <kind>', "estimate grid: the paper's, or the released code's").choices([
         ...ESTIMATE_GRIDS,
       ]),
     )
-    .addOption(new Option('--sampler <name>', 'main sampler').choices([...SAMPLER_NAMES]))
-    .option('--steps <T>', 'main sampler steps', parseInteger('--steps', 1, 1000))
-    .option('--cfg <w>', 'classifier-free guidance scale', parseNumber('--cfg', 0))
-    .option('--window <range>', "guided main steps: 'start..end', 'all' or 'none'")
-    .option('--repeats <r>', 'time-travel repeats inside the window', parseInteger('--repeats', 1, 100))
+    .addOption(
+      new Option('--sampler <name>', `main sampler (default: ${D.sampler})`).choices([...SAMPLER_NAMES]),
+    )
+    .option(
+      '--steps <T>',
+      `main sampler steps (default: ${D.steps}; stylize: 100)`,
+      parseInteger('--steps', 1, 1000),
+    )
+    .option(
+      '--cfg <w>',
+      `classifier-free guidance scale (default: ${D.cfg}; latent models only)`,
+      parseNumber('--cfg', 0),
+    )
+    .option(
+      '--window <range>',
+      `guided main steps: 'start..end', 'all' or 'none' (default: ${D.window}; stylize: 30..69 of 100, scaled to --steps)`,
+    )
+    .option(
+      '--repeats <r>',
+      `time-travel repeats inside the window (default: ${D.repeats}; stylize: 2)`,
+      parseInteger('--repeats', 1, 100),
+    )
     .addOption(new Option('--rho-mode <mode>', 'guidance step size rule').choices([...RHO_MODES]))
     .option(
       '--rho-scale <s>',
-      'guidance strength (rms mode: relative to the CFG / eps magnitude)',
+      `guidance strength (rms mode: relative to the CFG / eps magnitude) (default: ${D.rhoScale}, or the model's recommendation: 0.05 for the embedded model)`,
       parseNumber('--rho-scale', 0),
     )
-    .option('--seed <seed>', 'seed of all random draws', parseInteger('--seed', 0))
-    .option('--num <count>', 'images per run (batch)', parseInteger('--num', 1, 256))
+    .option('--seed <seed>', `seed of all random draws (default: ${D.seed})`, parseInteger('--seed', 0))
+    .option('--num <count>', `images per run (batch) (default: ${D.num})`, parseInteger('--num', 1, 256))
     .option('--size <HxW>', 'image size in pixels', parseSize)
     .option('--init-image <file>', 'start from this image (img2img)')
     .option('--strength <s>', 'img2img: fraction of the schedule to run (0..1]', parseNumber('--strength', 0))
@@ -207,12 +250,62 @@ function upscaled(images: tf.Tensor4D, k: number): tf.Tensor4D {
   return k === 1 ? images.clone() : tf.image.resizeNearestNeighbor(images, [h * k, w * k]);
 }
 
+/** Where each effective generation setting came from: a flag, the command's preset, the model's sag.json, or sag's default. */
+function settingSources(
+  opts: CliOptions,
+  preset: Partial<GenerateOptions>,
+  modelDefaults: Partial<GenerateOptions>,
+): Record<string, 'flag' | 'preset' | 'model sag.json' | 'default'> {
+  return Object.fromEntries(
+    (Object.keys(DEFAULT_GENERATE_OPTIONS) as (keyof GenerateOptions)[]).map((k) => [
+      k,
+      (opts as unknown as Record<string, unknown>)[k] !== undefined
+        ? 'flag'
+        : preset[k] !== undefined
+          ? 'preset'
+          : modelDefaults[k] !== undefined
+            ? 'model sag.json'
+            : 'default',
+    ]),
+  );
+}
+
 function caption(method: string, result: GenerateResult, b: number): string {
   const loss = result.finalLosses[b];
   return loss === undefined ? method : `${method} ${formatLoss(loss)}`;
 }
 
-async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, label: string): Promise<void> {
+/** The settings recorded in a sag PNG, under the flags given on the command line (which win). */
+function withRecordedSettings(opts: CliOptions): { opts: CliOptions; recorded: RecordedGeneration | null } {
+  if (!opts.from) return { opts, recorded: null };
+  const recorded = parseParameters(readPngText(readImageBytes(opts.from)).parameters ?? '');
+  if (!recorded)
+    throw new Error(
+      `--from ${opts.from}: no sag settings in this image (only PNGs written by sag carry them)`,
+    );
+  const merged: Record<string, unknown> = { ...opts };
+  const fill = (values: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(values))
+      if (merged[k] === undefined && v !== undefined) merged[k] = v;
+  };
+  fill(recorded.options as unknown as Record<string, unknown>);
+  fill(recorded.models);
+  fill({ compare: recorded.compare, upscale: recorded.upscale });
+  return { opts: merged as unknown as CliOptions, recorded };
+}
+
+function readImageBytes(file: string): Buffer {
+  if (!fs.existsSync(file)) throw new Error(`--from ${file}: file not found`);
+  return fs.readFileSync(file);
+}
+
+async function runGenerate(
+  givenOpts: CliOptions,
+  preset: Partial<GenerateOptions>,
+  label: string,
+): Promise<void> {
+  const { opts, recorded } = withRecordedSettings(givenOpts);
+  const upscale = opts.upscale ?? 1;
   // Before any model loads: a run must not fail at its end because of where it writes.
   checkOutputPath('--out', opts.out, ['.png', '.jpg', '.jpeg']);
   if (opts.report) checkOutputPath('--report', opts.report, ['.json']);
@@ -226,6 +319,10 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
     classifier: opts.classifier,
     backend: parseBackendChoice(opts.backend),
   });
+  if (recorded && recorded.backend !== pipeline.backend.name)
+    process.stderr.write(
+      `warning: ${opts.from} was made on ${recorded.backend}, this run is on ${pipeline.backend.name}: the bytes may differ\n`,
+    );
   try {
     // A preset's CFG scale means nothing for a model without classifier-free guidance: do not record it there.
     const { cfg: presetCfg, ...presetWithoutCfg } = preset;
@@ -252,7 +349,7 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
     }
     const cells = results.flatMap(({ method, result }) =>
       tf
-        .tidy(() => tf.unstack(upscaled(result.images, opts.upscale)))
+        .tidy(() => tf.unstack(upscaled(result.images, upscale)))
         .map((image, b) => ({
           image: image as tf.Tensor3D,
           caption: methods.length > 1 || result.finalLosses.length ? caption(method, result, b) : undefined,
@@ -268,15 +365,38 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
     const output = single
       ? (cells[0].image as tf.Tensor3D)
       : await imageGrid(ordered, methods.length > 1 ? methods.length : Math.ceil(Math.sqrt(cells.length)));
-    const outputs: OutputFile[] = [
-      { flag: '--out', file: opts.out, data: await encodeImage(output, imageFormatForPath(opts.out)) },
-    ];
+    const format = imageFormatForPath(opts.out);
+    let image = await encodeImage(output, format);
+    if (format === 'png') {
+      const parameters = formatParameters({
+        command: label,
+        sagVersion: packageVersion(),
+        backend: pipeline.backend.name,
+        models: {
+          model: opts.model,
+          clip: opts.clip,
+          arcface: opts.arcface,
+          aestheticHead: opts.aestheticHead,
+          pickscore: opts.pickscore,
+          hps: opts.hps,
+          classifier: opts.classifier,
+        },
+        options: results[0].result.options,
+        compare: opts.compare,
+        upscale,
+      });
+      image = withPngText(image, 'parameters', parameters);
+    }
+    const outputs: OutputFile[] = [{ flag: '--out', file: opts.out, data: image }];
     if (opts.report) {
       outputs.push({
         flag: '--report',
         file: opts.report,
         data: runReportJson({
           tool: 'sag',
+          sagVersion: packageVersion(),
+          createdAt: new Date().toISOString(),
+          argv: process.argv.slice(2),
           command: label,
           output: path.resolve(opts.out),
           backend: pipeline.backend.description,
@@ -284,8 +404,9 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
             model: opts.model ?? 'embedded digit-unet',
             clip: opts.clip ?? null,
             arcface: opts.arcface ?? null,
-            classifier: opts.classifier ?? null,
+            classifier: opts.classifier ?? (pipeline.pixel ? 'embedded digit-classifier' : null),
           },
+          settingSources: settingSources(opts, base, pipeline.modelDefaults),
           runs: results.map(({ method, result }) => ({
             method,
             options: result.options,
@@ -295,7 +416,7 @@ async function runGenerate(opts: CliOptions, preset: Partial<GenerateOptions>, l
             timingsMs: result.timings,
             memory: result.memory,
           })),
-          upscale: opts.upscale,
+          upscale,
         }),
       });
     }
@@ -329,7 +450,17 @@ export function generateCommand(): Command {
         `losses that guide the run: ${LOSS_KINDS.join(', ')} (comma-separated); omit for unguided`,
         parseChoiceList('--guidance', LOSS_KINDS),
       ),
-  ).action(guarded(async (opts: CliOptions) => runGenerate(opts, {}, 'generate')));
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sag generate --guidance class --target 7 --num 4 --upscale 4 --out sevens.png
+  sag generate --guidance class --target 3 --compare sag,freedom,none --num 4 --out compare.png --report run.json
+  sag generate --guidance style --style weights/examples/digit-style-0.png --n 6:1 --out styled.png
+  sag generate --model models/sd15 --clip models/clip-b16 --guidance object --ref dog.jpg --prompt "a dog" --out dog.png`,
+    )
+    .action(guarded(async (opts: CliOptions) => runGenerate(opts, {}, 'generate')));
 }
 
 export function stylizeCommand(): Command {
@@ -337,12 +468,21 @@ export function stylizeCommand(): Command {
     new Command('stylize').description(
       'style guidance with the released setup: DPM-Solver++ 2M, 100 steps, window 30..69, 2 repeats, n = 4 (released grid), CFG 7.5',
     ),
-  ).action(
-    guarded(async (opts: CliOptions) => {
-      if (!opts.style) throw new Error('--style <image> is required');
-      // The preset's window is 30..69 of 100 steps: it follows --steps unless --window is given.
-      const steps = opts.steps ?? (STYLE_PRESET.steps as number);
-      await runGenerate(opts, { ...STYLE_PRESET, window: styleWindowFor(steps) }, 'stylize');
-    }),
-  );
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sag stylize --style weights/examples/digit-style-8.png --steps 30 --upscale 4 --out styled.png
+  sag stylize --model models/sd15 --clip models/clip-b16 --style painting.jpg --prompt "a cat" --out cat.png
+  sag stylize --model models/sd15 --clip models/clip-b16 --style painting.jpg --prompt "a cat" --steps 50 --n 2 --out fast.png`,
+    )
+    .action(
+      guarded(async (opts: CliOptions) => {
+        if (!opts.style) throw new Error('--style <image> is required');
+        // The preset's window is 30..69 of 100 steps: it follows --steps unless --window is given.
+        const steps = opts.steps ?? (STYLE_PRESET.steps as number);
+        await runGenerate(opts, { ...STYLE_PRESET, window: styleWindowFor(steps) }, 'stylize');
+      }),
+    );
 }

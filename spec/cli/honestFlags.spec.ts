@@ -31,7 +31,17 @@ describe('no silent no-ops', () => {
     const run = await generate('--cfg', '5', '--report', report);
     expect(run.code).toBe(0);
     expect(run.stderr.match(/no classifier-free guidance: --cfg 5 is ignored/g)).toHaveLength(1);
-    expect(JSON.parse(fs.readFileSync(report, 'utf8')).runs[0].options.cfg).toBe(1);
+    const written = JSON.parse(fs.readFileSync(report, 'utf8'));
+    expect(written.runs[0].options.cfg).toBe(1);
+    expect(written.sagVersion).toMatch(/^\d+\.\d+\.\d+/);
+    expect(new Date(written.createdAt).toISOString()).toBe(written.createdAt);
+    expect(written.models.classifier).toBe('embedded digit-classifier');
+    expect(written.settingSources).toMatchObject({
+      cfg: 'flag',
+      steps: 'flag',
+      rhoScale: 'model sag.json',
+      n: 'default',
+    });
   });
 
   test('a reversed --window says so', async () => {
@@ -73,4 +83,11 @@ test('--progress in a pipe prints a line at least every 2 s', async () => {
   expect(lines[lines.length - 1]).toMatch(/^generate 12\/12 steps/);
   // One line per started 2 s of sampling (loading the models comes before the first).
   expect(lines.length).toBeGreaterThanOrEqual(Math.min(3, Math.floor(seconds / 2.5)));
+});
+
+test('--help shows the defaults and examples', async () => {
+  const run = await runCli(['generate', '--help']);
+  expect(run.stdout).toMatch(/main sampler steps \(default: 50; stylize: 100\)/);
+  expect(run.stdout).toMatch(/guidance method \(default: sag\)/);
+  expect(run.stdout).toMatch(/Examples:\n {2}sag generate --guidance class --target 7/);
 });

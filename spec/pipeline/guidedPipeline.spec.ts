@@ -175,7 +175,7 @@ describe('bad input', () => {
   test('a prompt over 77 tokens is truncated with a warning', async () => {
     const warnings: string[] = [];
     const r = await pipeline.generate(
-      { ...base, guidance: [], window: 'none', prompt: 'very '.repeat(100), steps: 2 },
+      { ...base, guidance: [], style: null, window: 'none', prompt: 'very '.repeat(100), steps: 2 },
       { onWarning: (w) => warnings.push(w) },
     );
     r.images.dispose();

@@ -1,0 +1,80 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command } from 'commander';
+import { parseParameters } from '../../lib/io/generationParameters';
+import { readPngText } from '../../lib/io/pngText';
+import { guarded } from '../cliErrors';
+
+interface WeightsManifest {
+  weightsManifest?: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
+  modelTopology?: { node?: unknown[] };
+}
+
+function directorySize(dir: string): number {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .reduce(
+      (sum, e) =>
+        sum +
+        (e.isDirectory() ? directorySize(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size),
+      0,
+    );
+}
+
+/** One line per graph model under `dir`: parameters, stored dtypes, nodes, size on disk. */
+function describeComponents(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && fs.existsSync(path.join(dir, e.name, 'model.json')))
+    .map((e) => {
+      const model = JSON.parse(
+        fs.readFileSync(path.join(dir, e.name, 'model.json'), 'utf8'),
+      ) as WeightsManifest;
+      const weights = (model.weightsManifest ?? []).flatMap((m) => m.weights);
+      const parameters = weights
+        .filter((w) => w.dtype !== 'int32')
+        .reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
+      const dtypes = [...new Set(weights.filter((w) => w.dtype !== 'int32').map((w) => w.dtype))].join('/');
+      const mib = directorySize(path.join(dir, e.name)) / 2 ** 20;
+      return `  ${e.name}: ${(parameters / 1e6).toFixed(2)} M parameters (${dtypes}), ${model.modelTopology?.node?.length ?? 0} graph nodes, ${mib.toFixed(1)} MiB`;
+    });
+}
+
+function describeModelDirectory(dir: string): string {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'sag.json'), 'utf8')) as Record<string, unknown>;
+  const { format, source, ...rest } = manifest;
+  const lines = [`${dir}: ${String(format)}`, ...describeComponents(dir)];
+  if (source !== undefined) lines.push(`source: ${JSON.stringify(source)}`);
+  for (const [k, v] of Object.entries(rest)) lines.push(`${k}: ${JSON.stringify(v)}`);
+  return lines.join('\n');
+}
+
+function describeImage(file: string): string {
+  const bytes = fs.readFileSync(file);
+  const text = readPngText(bytes).parameters;
+  if (text === undefined)
+    throw new Error(`${file}: no generation settings recorded (sag writes them into PNG outputs only)`);
+  const recorded = parseParameters(text);
+  const human = text
+    .split('\n')
+    .filter((l) => !l.startsWith('sag: '))
+    .join('\n');
+  return recorded ? `${human}\n\nrerun: sag ${recorded.command} --from ${file} --out <file.png>` : human;
+}
+
+export function infoCommand(): Command {
+  return new Command('info')
+    .description(
+      'show the settings recorded in a PNG written by sag, or describe a converted model directory',
+    )
+    .argument('<path>', 'a PNG image or a model directory (with sag.json)')
+    .action(
+      guarded(async (target: string) => {
+        if (!fs.existsSync(target)) throw new Error(`${target}: not found`);
+        const isModel = fs.statSync(target).isDirectory();
+        if (isModel && !fs.existsSync(path.join(target, 'sag.json')))
+          throw new Error(`${target}: not a converted model directory (no sag.json)`);
+        process.stdout.write(`${isModel ? describeModelDirectory(target) : describeImage(target)}\n`);
+      }),
+    );
+}

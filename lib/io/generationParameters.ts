@@ -1,0 +1,54 @@
+import type { GenerateOptions } from '../pipeline/generateOptions';
+
+/** What a PNG written by `sag generate` / `sag stylize` records about how it was made. */
+export interface RecordedGeneration {
+  command: string;
+  sagVersion: string;
+  backend: string;
+  /** Model flags as given (directories and files); absent ones are the embedded defaults. */
+  models: Record<string, string | undefined>;
+  /** The effective generation options (of the first method when several were compared). */
+  options: GenerateOptions;
+  /** The methods of a --compare grid, else absent. */
+  compare?: string[];
+  upscale: number;
+}
+
+const MARKER = 'sag: ';
+
+/**
+ * The text stored under the PNG keyword `parameters`: the lines other Stable Diffusion tools show (prompt,
+ * negative prompt, a settings line), then one line `sag: <JSON>` with everything needed to run it again.
+ */
+export function formatParameters(r: RecordedGeneration): string {
+  const o = r.options;
+  const settings = [
+    `Steps: ${o.steps}`,
+    `Sampler: ${o.sampler}`,
+    `CFG scale: ${o.cfg}`,
+    `Seed: ${o.seed}`,
+    ...(o.size ? [`Size: ${o.size[1]}x${o.size[0]}`] : []),
+    `Model: ${r.models.model ?? 'embedded digit-unet'}`,
+    `Guidance: ${o.guidance.length ? o.guidance.join('+') : 'none'}`,
+    `Method: ${r.compare ? r.compare.join('/') : o.method}`,
+    `n: ${o.n}`,
+    `Rho scale: ${o.rhoScale}`,
+    `Backend: ${r.backend}`,
+    `Version: sag ${r.sagVersion}`,
+  ].join(', ');
+  return [o.prompt, `Negative prompt: ${o.negativePrompt}`, settings, `${MARKER}${JSON.stringify(r)}`].join(
+    '\n',
+  );
+}
+
+/** The recorded generation in a `parameters` text, or null when the text was not written by sag. */
+export function parseParameters(text: string): RecordedGeneration | null {
+  const line = text.split('\n').find((l) => l.startsWith(MARKER));
+  if (!line) return null;
+  try {
+    const parsed = JSON.parse(line.slice(MARKER.length)) as RecordedGeneration;
+    return parsed && typeof parsed.options === 'object' ? parsed : null;
+  } catch {
+    return null;
+  }
+}

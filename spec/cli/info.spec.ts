@@ -1,0 +1,71 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { readImageFile } from '../../lib/io/imageFile';
+import { parseParameters } from '../../lib/io/generationParameters';
+import { readPngText, withPngText } from '../../lib/io/pngText';
+import { runCli } from '../helpers/runCli';
+import { makeTempDir } from '../helpers/tempDir';
+
+let dir: string;
+beforeAll(() => {
+  dir = makeTempDir('info');
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+test('a tEXt chunk survives decoding and reads back', () => {
+  const png = fs.readFileSync(path.join(__dirname, '..', '..', 'weights', 'examples', 'digit-style-0.png'));
+  const tagged = withPngText(png, 'parameters', 'a cat\nSteps: 5');
+  expect(readPngText(tagged)).toEqual({ parameters: 'a cat\nSteps: 5' });
+  expect(readImageFile(writeTemp(tagged)).width).toBe(32);
+});
+
+function writeTemp(bytes: Buffer): string {
+  const file = path.join(dir, `t${Math.random().toString(36).slice(2)}.png`);
+  fs.writeFileSync(file, bytes);
+  return file;
+}
+
+test('sag info prints what generate recorded; --from reproduces the bytes; flags given win', async () => {
+  const first = path.join(dir, 'first.png');
+  const args = ['--backend', 'wasm', '--guidance', 'class', '--target', '3', '--num', '2', '--steps', '4'];
+  expect((await runCli(['generate', ...args, '--seed', '9', '--upscale', '2', '--out', first])).code).toBe(0);
+
+  const info = await runCli(['info', first]);
+  expect(info.code).toBe(0);
+  expect(info.stdout).toMatch(/Steps: 4, Sampler: ddim, CFG scale: 1, Seed: 9/);
+  expect(info.stdout).toMatch(/Guidance: class, Method: sag, n: 4/);
+  expect(info.stdout).toMatch(/rerun: sag generate --from .*first.png/);
+
+  const again = path.join(dir, 'again.png');
+  const rerun = await runCli(['generate', '--backend', 'wasm', '--from', first, '--out', again]);
+  expect(rerun.code).toBe(0);
+  expect(fs.readFileSync(again).equals(fs.readFileSync(first))).toBe(true);
+
+  const other = path.join(dir, 'other.png');
+  expect(
+    (await runCli(['generate', '--backend', 'wasm', '--from', first, '--seed', '10', '--out', other])).code,
+  ).toBe(0);
+  const recorded = parseParameters(readPngText(fs.readFileSync(other)).parameters ?? '');
+  expect(recorded?.options.seed).toBe(10);
+  expect(recorded?.options.target).toBe('3');
+  expect(recorded?.upscale).toBe(2);
+  expect(fs.readFileSync(other).equals(fs.readFileSync(first))).toBe(false);
+});
+
+test('sag info describes a converted model directory', async () => {
+  const run = await runCli(['info', path.join(__dirname, '..', '..', 'weights', 'digit-unet')]);
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(
+    /sag-pixel-diffusion\n {2}unet: 0\.\d+ M parameters \(float32\), \d+ graph nodes, [\d.]+ MiB/,
+  );
+});
+
+test('bad inputs: one error line', async () => {
+  const plain = path.join(__dirname, '..', '..', 'weights', 'examples', 'digit-style-0.png');
+  const noSettings = await runCli(['info', plain]);
+  expect(noSettings.code).toBe(2);
+  expect(noSettings.stderr).toMatch(/no generation settings recorded/);
+  const from = await runCli(['generate', '--from', plain, '--out', path.join(dir, 'x.png')]);
+  expect(from.stderr).toMatch(/--from .*digit-style-0.png: no sag settings in this image/);
+  expect((await runCli(['info', path.join(dir, 'missing')])).stderr).toMatch(/missing: not found/);
+});
