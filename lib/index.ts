@@ -1,3 +1,4 @@
+export * as tf from '@tensorflow/tfjs';
 export * from './backend';
 export * from './schedule';
 export * from './samplers';
@@ -17,7 +18,12 @@ export { runAdjointBench, formatAdjointBenchTable, DEFAULT_ADJOINT_BENCH } from 
 export type { AdjointBenchOptions, AdjointBenchRow } from './bench/adjointBench';
 export { measurePeakBytes, syncOnTensor } from './bench/peakMemory';
 export { loadPipeline, Pipeline } from './pipeline/pipeline';
-export type { PipelineOptions, GenerateResult, GenerateCallbacks } from './pipeline/pipeline';
+export type {
+  PipelineOptions,
+  GenerateResult,
+  GenerateCallbacks,
+  GenerateRunOptions,
+} from './pipeline/pipeline';
 export { DEFAULT_GENERATE_OPTIONS, STYLE_PRESET, LOSS_KINDS } from './pipeline/generateOptions';
 export type { GenerateOptions, LossKind } from './pipeline/generateOptions';
 export { LatentDenoiser } from './pipeline/latentDenoiser';
@@ -27,7 +33,7 @@ export { SeededNoise } from './pipeline/seededNoise';
 export { runGuidedSampling, guidedStep } from './guidance/guidedSampling';
 export type { StepRecord, GuidedSamplingRun } from './guidance/guidedSampling';
 export { GUIDANCE_METHODS, parseStepCountSchedule, parseWindow } from './guidance/guidanceSettings';
-export type { GuidanceMethod, GuidanceSettings } from './guidance/guidanceSettings';
+export type { GuidanceMethod, GuidanceSettings, StepCount } from './guidance/guidanceSettings';
 export { createStyleLoss } from './losses/styleLoss';
 export { createClipScoreLoss } from './losses/clipScoreLoss';
 export { createObjectLoss } from './losses/objectLoss';
@@ -43,3 +49,11 @@ export { ImageClassifier } from './models/imageClassifier';
 export { PixelDiffusionModel } from './models/pixelDiffusionModel';
 export { ClipTokenizer } from './models/clipTokenizer';
 export { readImageFile, imageFileToTensor, writeImageFile, encodeImage } from './io/imageFile';
+export { writeImageGrid } from './io/writeImageGrid';
+export type { ImageGridFileOptions } from './io/writeImageGrid';
+export { imageGrid, captionLines } from './io/imageGrid';
+export type { GridCell } from './io/imageGrid';
+export { formatLoss } from './io/formatLoss';
+export { readPngText, withPngText } from './io/pngText';
+export { formatParameters, parseParameters } from './io/generationParameters';
+export type { RecordedGeneration } from './io/generationParameters';

@@ -83,6 +83,7 @@ interface CliOptions extends Omit<PipelineOptions, 'backend' | 'announceBackend'
   repeats?: number;
   rhoMode?: GenerateOptions['rhoMode'];
   rhoScale?: number;
+  rhoMax?: number;
   seed?: number;
   num?: number;
   size?: [number, number];
@@ -191,6 +192,11 @@ function addGenerationOptions(command: Command): Command {
       `guidance strength (rms mode: relative to the CFG / eps magnitude) (default: ${D.rhoScale}, or the model's recommendation: 0.05 for the embedded model)`,
       parseNumber('--rho-scale', 0),
     )
+    .option(
+      '--rho-max <r>',
+      `upper bound of rho: when the loss is satisfied g vanishes and the normalised rho would grow without bound (default: ${D.rhoMax})`,
+      parseNumber('--rho-max', 0),
+    )
     .option('--seed <seed>', `seed of all random draws (default: ${D.seed})`, parseInteger('--seed', 0))
     .option('--num <count>', `images per run (batch) (default: ${D.num})`, parseInteger('--num', 1, 256))
     .option('--size <HxW>', 'image size in pixels', parseSize)
@@ -227,6 +233,7 @@ function toGenerateOptions(
     'repeats',
     'rhoMode',
     'rhoScale',
+    'rhoMax',
     'seed',
     'num',
     'size',

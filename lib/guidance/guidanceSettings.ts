@@ -22,7 +22,8 @@ export interface GuidanceSettings {
   window: { start: number; end: number };
   /** Repeats (time travel) inside the window. */
   repeats: number;
-  rho: { mode: RhoMode; scale: number };
+  /** Step-size rule; rho never exceeds `max` (docs/ALGORITHM.md section 4). */
+  rho: { mode: RhoMode; scale: number; max: number };
 }
 
 export function parseGuidanceMethod(value: string): GuidanceMethod {
@@ -30,8 +31,12 @@ export function parseGuidanceMethod(value: string): GuidanceMethod {
   throw new Error(`--method: expected one of ${GUIDANCE_METHODS.join(', ')}, got '${value}'`);
 }
 
+/** n as the library takes it: `4`, `{ from: 6, to: 1 }`, or the CLI's text `'4'` / `'6:1'`. */
+export type StepCount = number | string | { from: number; to: number };
+
 /** `4` (fixed) or `6:1` (linear from 6 at the window's first guided step to 1 at its last). */
-export function parseStepCountSchedule(value: string): { schedule: StepCountSchedule; text: string } {
+export function parseStepCountSchedule(n: StepCount): { schedule: StepCountSchedule; text: string } {
+  const value = typeof n === 'object' ? `${n.from}:${n.to}` : String(n);
   const parts = value.split(':').map((s) => Number(s.trim()));
   if (parts.length > 2 || parts.some((p) => !Number.isInteger(p) || p < 1)) {
     throw new Error(`--n: expected an integer >= 1 or 'from:to' (e.g. 6:1), got '${value}'`);

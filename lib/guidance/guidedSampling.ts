@@ -7,7 +7,7 @@ import { SeededNoise } from '../pipeline/seededNoise';
 import { MainSampler, SamplerState, disposeSamplerState, predictX0 } from '../samplers';
 import { tidyResult } from '../tidyResult';
 import { GuidanceSettings } from './guidanceSettings';
-import { guidanceStepSize } from './rho';
+import { guidanceStepSize, rms } from './rho';
 
 /** What happened at one (main step, repeat). */
 export interface StepRecord {
@@ -18,6 +18,9 @@ export interface StepRecord {
   n: number | null;
   loss: number | null;
   rho: number | null;
+  /** RMS of the guidance update rho * g (null on unguided steps), and of the sample it is applied to. */
+  updateRms: number | null;
+  sampleRms: number;
   /** Wall time of the whole (main step, repeat). */
   ms: number;
   /** Of which: the main model prediction (UNet, both CFG branches); null when not measured (see splitTiming). */
@@ -99,7 +102,13 @@ function guidanceAt(
         run.lossOnSample(predictX0(xt, denoiser.eps(xt, t), abar)),
       )(x);
       const direction = tf.mul(grad, Math.sqrt(1 - abar));
-      const rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, direction, reference);
+      const rho = guidanceStepSize(
+        settings.rho.mode,
+        settings.rho.scale,
+        direction,
+        reference,
+        settings.rho.max,
+      );
       return { direction, loss: value as tf.Scalar, rho, n: 1 };
     }
     const n = settings.method === 'freedom' ? 1 : settings.n(guidedIndex, guidedCount);
@@ -111,7 +120,7 @@ function guidanceAt(
     });
     const g = estimateGradient(settings.grad, problem, x, run.lossOnSample, { eps0: prediction.eps });
     g.x0hat.dispose();
-    const rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, g.grad, reference);
+    const rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, g.grad, reference, settings.rho.max);
     return { direction: g.grad, loss: g.loss, rho, n };
   });
 }
@@ -170,6 +179,8 @@ export async function guidedStep(
         finiteFlag(prev),
         g ? g.loss : zero,
         g ? g.rho : zero,
+        g ? rms(tf.mul(g.direction, g.rho)) : zero,
+        rms(x),
       ]);
       return { prev, state: stepped.state, checks };
     });
@@ -202,6 +213,8 @@ export async function guidedStep(
         n: guidance ? guidance.n : null,
         loss: guidance ? values[3] : null,
         rho: guidance ? values[4] : null,
+        updateRms: guidance ? values[5] : null,
+        sampleRms: values[6],
         epsMs,
         guidanceMs,
       },

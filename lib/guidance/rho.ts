@@ -10,15 +10,16 @@ export function rms(t: tf.Tensor): tf.Scalar {
  * Guidance step size, as a scalar tensor that stays on the device (caller owns it). `rms` (the released code's
  * normalisation): rho = scale * w * RMS(eps_c - eps_u) / RMS(g) with classifier-free guidance,
  * rho = scale * RMS(eps) / RMS(g) without (and when eps_c = eps_u, e.g. an empty prompt and an empty negative
- * prompt); rho = 0 when g = 0. `constant`: rho = scale.
+ * prompt); rho = 0 when g = 0. `constant`: rho = scale. Either way at most `max`.
  */
 export function guidanceStepSize(
   mode: RhoMode,
   scale: number,
   grad: tf.Tensor,
   reference: { guidanceDelta: tf.Tensor | null; eps: tf.Tensor; cfgScale: number },
+  max = Infinity,
 ): tf.Scalar {
-  if (mode === 'constant') return tf.scalar(scale);
+  if (mode === 'constant') return tf.scalar(Math.min(scale, max));
   return tf.tidy(() => {
     const g = rms(grad);
     const epsScale = rms(reference.eps);
@@ -30,6 +31,7 @@ export function guidanceStepSize(
         })
       : epsScale;
     const safeG = tf.maximum(g, 1e-30);
-    return tf.where(tf.greater(g, 0), tf.div(tf.mul(ref, scale), safeG), tf.zerosLike(g)) as tf.Scalar;
+    const rho = tf.where(tf.greater(g, 0), tf.div(tf.mul(ref, scale), safeG), tf.zerosLike(g));
+    return (Number.isFinite(max) ? tf.minimum(rho, max) : rho) as tf.Scalar;
   });
 }

@@ -31,7 +31,7 @@ export function formatParameters(r: RecordedGeneration): string {
     `Model: ${r.models.model ?? 'embedded digit-unet'}`,
     `Guidance: ${o.guidance.length ? o.guidance.join('+') : 'none'}`,
     `Method: ${r.compare ? r.compare.join('/') : o.method}`,
-    `n: ${o.n}`,
+    `n: ${typeof o.n === 'object' ? `${o.n.from}:${o.n.to}` : o.n}`,
     `Rho scale: ${o.rhoScale}`,
     `Backend: ${r.backend}`,
     `Version: sag ${r.sagVersion}`,

@@ -1,5 +1,5 @@
 import { GradientMethod } from '../adjoint';
-import { GuidanceMethod, RhoMode } from '../guidance/guidanceSettings';
+import { GuidanceMethod, RhoMode, StepCount } from '../guidance/guidanceSettings';
 import { EstimateGridKind } from '../ode/estimateGrid';
 import { SamplerName } from '../samplers';
 
@@ -15,8 +15,8 @@ export interface GenerateOptions {
   /** Weight of each loss in the sum (default 1). */
   lossWeights: Partial<Record<LossKind, number>>;
   method: GuidanceMethod;
-  /** `4` or an adaptive schedule `6:1`. */
-  n: string;
+  /** Estimate steps: `4`, or an adaptive schedule `{ from: 6, to: 1 }` (the CLI's `'4'` / `'6:1'` also work). */
+  n: StepCount;
   tableau: string;
   grad: GradientMethod;
   grid: EstimateGridKind;
@@ -28,6 +28,11 @@ export interface GenerateOptions {
   repeats: number;
   rhoMode: RhoMode;
   rhoScale: number;
+  /**
+   * Upper bound of rho. The normalised rule divides by RMS(g): when the loss is satisfied g vanishes, rho grows
+   * without bound and the update becomes a full-size step along numerical noise; the cap stops that.
+   */
+  rhoMax: number;
   seed: number;
   num: number;
   /** [height, width] in pixels. */
@@ -50,7 +55,7 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
   guidance: [],
   lossWeights: {},
   method: 'sag',
-  n: '4',
+  n: 4,
   tableau: 'euler',
   grad: 'symplectic',
   grid: 'paper',
@@ -61,6 +66,7 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
   repeats: 1,
   rhoMode: 'rms',
   rhoScale: 0.2,
+  rhoMax: 1000,
   seed: 0,
   num: 1,
   size: null,
@@ -81,7 +87,7 @@ export const STYLE_PRESET: Partial<GenerateOptions> = {
   steps: 100,
   window: '30..69',
   repeats: 2,
-  n: '4',
+  n: 4,
   grid: 'released',
   cfg: 7.5,
   guidance: ['style'],

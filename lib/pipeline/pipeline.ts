@@ -226,6 +226,7 @@ export class Pipeline {
     if (!Number.isInteger(o.repeats) || o.repeats < 1)
       throw new Error(`--repeats: expected an integer >= 1, got ${o.repeats}`);
     if (!(o.rhoScale >= 0)) throw new Error(`--rho-scale: expected a number >= 0, got ${o.rhoScale}`);
+    if (!(o.rhoMax > 0)) throw new Error(`--rho-max: expected a number > 0, got ${o.rhoMax}`);
     if (!(o.strength > 0 && o.strength <= 1))
       throw new Error(`--strength: expected a number in (0, 1], got ${o.strength}`);
     assertReferencesAreUsed(o);
@@ -250,7 +251,7 @@ export class Pipeline {
       grid: o.grid,
       window: parseWindow(o.window, o.steps),
       repeats: o.repeats,
-      rho: { mode: o.rhoMode, scale: o.rhoScale },
+      rho: { mode: o.rhoMode, scale: o.rhoScale, max: o.rhoMax },
     };
     const held: { dispose(): void }[] = [];
     try {
@@ -298,6 +299,7 @@ export class Pipeline {
       }
       let peakTensorBytes = tf.memory().numBytes;
       let peakRss = process.memoryUsage().rss;
+      let divergenceWarned = false;
       const samplingBegin = performance.now();
       const { sample, records } = await runGuidedSampling(
         {
@@ -309,6 +311,12 @@ export class Pipeline {
           startStep,
           splitTiming: callbacks.splitTiming ?? this.backend.name !== 'webgpu',
           onStep: (record, done, total) => {
+            if (!divergenceWarned && record.updateRms !== null && record.updateRms > record.sampleRms) {
+              divergenceWarned = true;
+              warn(
+                `main step ${record.step}: the guidance update (RMS ${record.updateRms.toPrecision(3)}) is larger than the sample it changes (RMS ${record.sampleRms.toPrecision(3)}): the run is diverging; lower --rho-scale`,
+              );
+            }
             peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
             peakRss = Math.max(peakRss, process.memoryUsage().rss);
             callbacks.onStep?.(record, done, total);

@@ -164,7 +164,7 @@ test('stylize uses the style preset and needs --style', async () => {
     repeats: 2,
     grid: 'released',
     guidance: ['style'],
-    n: '4',
+    n: 4,
   });
 });
 
@@ -196,6 +196,8 @@ test('bad input: one error line, exit code 2, no output file', async () => {
     '--rho-mode',
     'constant',
     '--rho-scale',
+    '1e38',
+    '--rho-max',
     '1e38',
     '--out',
     out,

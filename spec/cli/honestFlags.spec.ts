@@ -91,3 +91,12 @@ test('--help shows the defaults and examples', async () => {
   expect(run.stdout).toMatch(/guidance method \(default: sag\)/);
   expect(run.stdout).toMatch(/Examples:\n {2}sag generate --guidance class --target 7/);
 });
+
+test('a diverging run warns once, naming the step', async () => {
+  const run = await generate('--guidance', 'class', '--target', '7', '--rho-scale', '1e9');
+  expect(run.code).toBe(0);
+  const warnings = run.stderr.match(
+    /warning: main step \d+: the guidance update \(RMS [\d.e+]+\) is larger than the sample/g,
+  );
+  expect(warnings).toHaveLength(1);
+});

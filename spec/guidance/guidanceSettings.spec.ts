@@ -64,3 +64,11 @@ describe('settings parsing', () => {
     expect(() => parseGuidanceMethod('dps')).toThrow('--method: expected one of sag, freedom, ug, none, got');
   });
 });
+
+test('rho never exceeds its cap, in both modes', async () => {
+  const tiny = tf.fill([4], 1e-9);
+  const reference = { guidanceDelta: null, eps: tf.fill([4], 3), cfgScale: 1 };
+  expect(await readScalar(guidanceStepSize('rms', 0.2, tiny, reference))).toBeGreaterThan(1e8);
+  expect(await readScalar(guidanceStepSize('rms', 0.2, tiny, reference, 1000))).toBe(1000);
+  expect(await readScalar(guidanceStepSize('constant', 5, tiny, reference, 2))).toBe(2);
+});

@@ -111,7 +111,7 @@ describe('memory discipline', () => {
           grid: 'paper',
           window: parseWindow('1..3', 5),
           repeats: 2,
-          rho: { mode: 'rms', scale: 0.5 },
+          rho: { mode: 'rms', scale: 0.5, max: Infinity },
         },
         lossOnSample: (x0) => loss(denoiser.toImage(x0)),
         noise: new SeededNoise(1),
@@ -183,7 +183,9 @@ describe('bad input', () => {
   });
 
   test('a NaN introduced on purpose stops the run naming the step and method', async () => {
-    await expect(pipeline.generate({ ...base, rhoMode: 'constant', rhoScale: 1e38 })).rejects.toThrow(
+    await expect(
+      pipeline.generate({ ...base, rhoMode: 'constant', rhoScale: 1e38, rhoMax: 1e38 }),
+    ).rejects.toThrow(
       /NaN or Inf in the (model output \(eps\)|sample|guidance gradient) at main step \d+ \(method sag\)/,
     );
   });
