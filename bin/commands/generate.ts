@@ -340,6 +340,13 @@ async function runGenerate(
     );
     const methods: GuidanceMethod[] = opts.compare ?? [base.method ?? DEFAULT_GENERATE_OPTIONS.method];
     const results: { method: GuidanceMethod; result: GenerateResult }[] = [];
+    // --compare runs generate once per method: say each warning once.
+    const warned = new Set<string>();
+    const warnOnce = (message: string) => {
+      if (warned.has(message)) return;
+      warned.add(message);
+      process.stderr.write(`warning: ${message}\n`);
+    };
     for (const method of methods) {
       const progress = new StepProgress(methods.length > 1 ? `${label} ${method}` : label, {
         evenWithoutTerminal: opts.progress ?? false,
@@ -347,7 +354,7 @@ async function runGenerate(
       try {
         const result = await pipeline.generate(
           { ...base, method },
-          { onStep: (_r, done, total) => progress.update(done, total) },
+          { onStep: (_r, done, total) => progress.update(done, total), onWarning: warnOnce },
         );
         results.push({ method, result });
       } finally {

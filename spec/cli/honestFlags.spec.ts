@@ -100,3 +100,9 @@ test('a diverging run warns once, naming the step', async () => {
   );
   expect(warnings).toHaveLength(1);
 });
+
+test('with --compare, a warning is said once, not once per method', async () => {
+  const run = await generate('--guidance', 'class', '--target', '7', '--compare', 'sag,none', '--cfg', '5');
+  expect(run.code).toBe(0);
+  expect(run.stderr.match(/--cfg 5 is ignored/g)).toHaveLength(1);
+});
