@@ -316,7 +316,7 @@ async function runGenerate(
   // Before any model loads: a run must not fail at its end because of where it writes.
   checkOutputPath('--out', opts.out, ['.png', '.jpg', '.jpeg']);
   if (opts.report) checkOutputPath('--report', opts.report, ['.json']);
-  const pipeline = await Pipeline.load({
+  const models = {
     model: opts.model,
     clip: opts.clip,
     arcface: opts.arcface,
@@ -324,8 +324,8 @@ async function runGenerate(
     pickscore: opts.pickscore,
     hps: opts.hps,
     classifier: opts.classifier,
-    backend: parseBackendChoice(opts.backend),
-  });
+  };
+  const pipeline = await Pipeline.load({ ...models, backend: parseBackendChoice(opts.backend) });
   if (recorded && recorded.backend !== pipeline.backend.name)
     process.stderr.write(
       `warning: ${opts.from} was made on ${recorded.backend}, this run is on ${pipeline.backend.name}: the bytes may differ\n`,
@@ -386,15 +386,7 @@ async function runGenerate(
         command: label,
         sagVersion: packageVersion(),
         backend: pipeline.backend.name,
-        models: {
-          model: opts.model,
-          clip: opts.clip,
-          arcface: opts.arcface,
-          aestheticHead: opts.aestheticHead,
-          pickscore: opts.pickscore,
-          hps: opts.hps,
-          classifier: opts.classifier,
-        },
+        models,
         options: results[0].result.options,
         compare: opts.compare,
         upscale,
