@@ -43,3 +43,13 @@ export function parseChoiceList<T extends string>(
     return items as T[];
   };
 }
+
+/** A number in (0, 1]. */
+export function parseFraction(flag: string): (value: string) => number {
+  return (value: string) => {
+    const v = Number(value);
+    if (value.trim() === '' || !(v > 0 && v <= 1))
+      throw new InvalidArgumentError(`${flag}: expected a number in (0, 1], got '${value}'`);
+    return v;
+  };
+}

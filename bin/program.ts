@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { packageVersion } from '../lib/packageRoot';
 import { BAD_INPUT_EXIT_CODE } from './cliErrors';
 import { benchAdjointCommand } from './commands/benchAdjoint';
+import { benchConvCommand } from './commands/benchConv';
 import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
 import { benchGuidanceCommand } from './commands/benchGuidance';
 import { benchUnetCommand } from './commands/benchUnet';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     new Command('bench')
       .description('benchmarks that print a table')
       .addCommand(benchAdjointCommand())
+      .addCommand(benchConvCommand())
       .addCommand(benchConvertCommand())
       .addCommand(benchGuidanceCommand())
       .addCommand(benchUnetCommand())

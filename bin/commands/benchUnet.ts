@@ -2,21 +2,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { GRADIENT_METHODS } from '../../lib/adjoint';
 import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
 import { formatUnetBenchTable, runUnetBench } from '../../lib/bench/unetBench';
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
 import { scaledSdV15UnetConfig, writeSyntheticUnetGraph } from '../../converters/bench/syntheticUnetGraph';
 import { guarded } from '../cliErrors';
-import { parseChoiceList, parseInteger, parseIntegerList } from '../optionParsers';
-
-function parseScale(value: string): number {
-  const v = Number(value);
-  if (!(v > 0 && v <= 1))
-    throw new InvalidArgumentError(`--scale: expected a number in (0, 1], got '${value}'`);
-  return v;
-}
+import { parseChoiceList, parseFraction, parseInteger, parseIntegerList } from '../optionParsers';
 
 /** The device limits that decide whether SD's 4096x4096 attention scores fit in one binding (webgpu only). */
 function deviceLimits(): string {
@@ -35,7 +28,7 @@ export function benchUnetCommand(): Command {
     .option(
       '--scale <s>',
       'channel and text-width multiplier (1 = SD v1.5, 860 M parameters; 0.1 for software devices)',
-      parseScale,
+      parseFraction('--scale'),
       1,
     )
     .option(
