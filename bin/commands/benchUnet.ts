@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 import { GRADIENT_METHODS } from '../../lib/adjoint';
 import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
-import { formatUnetBenchTable, runUnetBench } from '../../lib/bench/unetBench';
+import { formatKernelProfile } from '../../lib/bench/kernelProfile';
+import { formatUnetBenchTable, profileUnet, runUnetBench } from '../../lib/bench/unetBench';
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
 import { scaledSdV15UnetConfig, writeSyntheticUnetGraph } from '../../converters/bench/syntheticUnetGraph';
 import { guarded } from '../cliErrors';
@@ -49,6 +50,10 @@ export function benchUnetCommand(): Command {
     .addOption(
       new Option('--backend <name>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'),
     )
+    .option(
+      '--profile',
+      'also profile one forward and one input VJP: kernel launches and time per kernel (times on webgpu)',
+    )
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
@@ -81,11 +86,22 @@ export function benchUnetCommand(): Command {
                     `  ${r.operation} ${r.method ?? ''} n=${r.n ?? '-'} b=${r.batch}: ${r.ms.toFixed(1)} ms\n`,
                   ),
           });
+          const shapes = {
+            unet,
+            latentSize: opts.latent,
+            latentChannels: 4,
+            textDim: config.cross_attention_dim as number,
+          };
+          const profiles = opts.profile ? await profileUnet(shapes) : null;
           process.stdout.write(
             opts.json
-              ? `${JSON.stringify({ backend: backend.description, parameters, scale: opts.scale, latent: opts.latent, rows }, null, 2)}\n`
+              ? `${JSON.stringify({ backend: backend.description, parameters, scale: opts.scale, latent: opts.latent, rows, profiles }, null, 2)}\n`
               : `${formatUnetBenchTable(rows)}\n`,
           );
+          if (profiles && !opts.json)
+            process.stdout.write(
+              `\n${formatKernelProfile('forward, batch 1', profiles.forward)}\n\n${formatKernelProfile('input VJP, batch 1', profiles.vjp)}\n`,
+            );
         } finally {
           unet?.dispose();
           fs.rmSync(dir, { recursive: true, force: true });

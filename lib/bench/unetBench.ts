@@ -4,6 +4,7 @@ import { readScalar } from '../backend/readTensor';
 import { ConvertedGraph } from '../models/convertedGraph';
 import { EULER, makeEstimateProblem } from '../ode';
 import { NoiseSchedule, SD_V1_SCHEDULER } from '../schedule';
+import { KernelProfile, profileKernels } from './kernelProfile';
 import { measurePeakBytes, syncOnTensor } from './peakMemory';
 import { formatTextTable } from './textTable';
 
@@ -48,6 +49,15 @@ function gpuAllocatedBytes(): number | null {
   return memory.numBytesAllocatedInGPU ?? null;
 }
 
+/** eps(x, t, text states) of a converted UNet graph; the caller disposes the result. */
+function unetEps(unet: ConvertedGraph) {
+  return (x: tf.Tensor, t: number, context: tf.Tensor): tf.Tensor =>
+    tf.tidy(
+      () =>
+        unet.execute({ sample: x, timestep: tf.tensor1d([t]), encoder_hidden_states: context }, ['out'])[0],
+    );
+}
+
 /**
  * Times a tensor-returning operation: peak tensor memory of one run, which also compiles the shaders, one more warm-up and
  * `repeats` timed runs synchronised on one element of the result (a full read-back would dominate on a GPU).
@@ -89,11 +99,7 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
   const context1 = tf.randomNormal([1, 77, textDim], 0, 1, 'float32', 2);
   const x2 = tf.concat([x1, x1]);
   const context2 = tf.concat([context1, context1]);
-  const eps = (x: tf.Tensor, t: number, context: tf.Tensor) =>
-    tf.tidy(
-      () =>
-        unet.execute({ sample: x, timestep: tf.tensor1d([t]), encoder_hidden_states: context }, ['out'])[0],
-    );
+  const eps = unetEps(unet);
   const simple = (operation: string, batch: number, ms: number, peakBytes: number) =>
     push({
       operation,
@@ -203,4 +209,41 @@ export function formatUnetBenchTable(rows: UnetBenchRow[]): string {
     ]),
     3,
   );
+}
+
+/**
+ * Per-kernel profile of one batch-1 forward and one input VJP (after two warm-ups each): how many kernels tfjs
+ * launches and, where the backend can time them (webgpu with timestamp queries), the time each kind takes.
+ */
+export async function profileUnet(
+  options: Pick<UnetBenchOptions, 'unet' | 'latentSize' | 'latentChannels' | 'textDim'>,
+): Promise<{ forward: KernelProfile; vjp: KernelProfile }> {
+  const eps = unetEps(options.unet);
+  const x = tf.randomNormal(
+    [1, options.latentSize, options.latentSize, options.latentChannels],
+    0,
+    1,
+    'float32',
+    1,
+  );
+  const context = tf.randomNormal([1, 77, options.textDim], 0, 1, 'float32', 2);
+  const ones = tf.onesLike(x);
+  try {
+    const runs = {
+      forward: () => eps(x, 500, context),
+      vjp: () => tf.grad((v: tf.Tensor) => eps(v, 500, context))(x, ones),
+    };
+    const profiles: Partial<Record<keyof typeof runs, KernelProfile>> = {};
+    for (const name of ['forward', 'vjp'] as const) {
+      for (let w = 0; w < 2; w++) {
+        const warm = runs[name]();
+        await syncOnTensor(warm);
+        warm.dispose();
+      }
+      profiles[name] = await profileKernels(runs[name]);
+    }
+    return profiles as { forward: KernelProfile; vjp: KernelProfile };
+  } finally {
+    tf.dispose([x, context, ones]);
+  }
 }

@@ -7,18 +7,27 @@ describe('sag bench unet', () => {
         '--backend',
         'wasm',
         '--json',
+        '--profile',
       ]),
     );
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as {
       parameters: number;
       rows: { operation: string; method: string | null; n: number | null; relErrVsDirect: number | null }[];
+      profiles: Record<
+        'forward' | 'vjp',
+        { launches: number; byKernel: { kernel: string; launches: number }[] }
+      >;
     };
     expect(report.parameters).toBeGreaterThan(1e6);
     expect(report.rows.map((r) => r.operation).slice(0, 3)).toEqual(['forward', 'forward', 'input VJP']);
     const gradients = report.rows.filter((r) => r.operation === 'SAG gradient');
     expect(gradients).toHaveLength(2 * 3);
     for (const row of gradients) expect(row.relErrVsDirect).toBeLessThanOrEqual(1e-5);
+    // The VJP launches the forward's kernels and their backward rules.
+    expect(report.profiles.vjp.launches).toBeGreaterThan(report.profiles.forward.launches);
+    const conv = report.profiles.forward.byKernel.find((k) => k.kernel === 'Conv2D');
+    expect(conv?.launches).toBeGreaterThan(20);
   });
 
   test('a bad scale is one error line', async () => {
