@@ -5,6 +5,7 @@ import { benchAdjointCommand } from './commands/benchAdjoint';
 import { benchConvCommand } from './commands/benchConv';
 import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
 import { benchGuidanceCommand } from './commands/benchGuidance';
+import { benchPytorchCommand } from './commands/benchPytorch';
 import { benchUnetCommand } from './commands/benchUnet';
 import { convertCommand } from './commands/convert';
 import { generateCommand, stylizeCommand } from './commands/generate';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
       .addCommand(benchConvCommand())
       .addCommand(benchConvertCommand())
       .addCommand(benchGuidanceCommand())
+      .addCommand(benchPytorchCommand())
       .addCommand(benchUnetCommand())
       .addCommand(benchConvertChildCommand(), { hidden: true }),
   );

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { dilateSpatially, pair } from './fastConvGradient';
+import { dilateSpatially, flipSpatially, pair } from './fastConvGradient';
 
 interface DepthwiseAttrs {
   strides: [number, number] | number;
@@ -48,7 +48,7 @@ export function depthwiseInputGradientAsForwardConv(
       [left, right],
       [0, 0],
     ]);
-    const flipped = tf.reverse(filter, [0, 1]).reshape([kh, kw, channels * multiplier, 1]) as tf.Tensor4D;
+    const flipped = flipSpatially(filter).reshape([kh, kw, channels * multiplier, 1]) as tf.Tensor4D;
     const perOutput = tf.depthwiseConv2d(padded, flipped, 1, 'valid');
     return multiplier === 1
       ? perOutput

@@ -6,6 +6,7 @@ export {
   registerFastConvGradient,
   convInputGradientAsForwardConv,
   convFilterGradientAsForwardConv,
+  flipSpatially,
 } from './fastConvGradient';
 export { registerDepthwiseConvGradient, depthwiseInputGradientAsForwardConv } from './depthwiseConvGradient';
 export { readValues, readNumbers, readScalar } from './readTensor';

@@ -3,6 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendChoice } from './backendNames';
 import { registerDepthwiseConvGradient } from './depthwiseConvGradient';
 import { registerFastConvGradient } from './fastConvGradient';
+import { registerCpuResizeNearestGradient } from './cpuResizeNearestGradient';
+import { registerWasmTransposedMatMul } from './wasmTransposedMatMul';
 import { startWebgpuBackend } from './webgpuBackend';
 
 export interface StartedBackend {
@@ -147,6 +149,8 @@ export async function startBackend(
   await tf.ready();
   registerFastConvGradient();
   registerDepthwiseConvGradient();
+  registerCpuResizeNearestGradient();
+  registerWasmTransposedMatMul();
   started = result;
   if (options.announce !== false) {
     const why = result.skipped ? ` (${result.skipped.join('; ')})` : '';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   convFilterGradientAsForwardConv,
   convInputGradientAsForwardConv,
+  flipSpatially,
   startBackend,
 } from '../../lib/backend';
 import { CONV_GEOMETRIES, stockInputGradient } from '../helpers/convGeometries';
@@ -92,3 +93,22 @@ test('the filter gradient still works through the registered gradient', async ()
     eps;
   expect(g.dataSync()[0]).toBeCloseTo(numeric, 2);
 });
+
+test.each([
+  ['cpu', [3, 3, 4, 5]],
+  ['wasm', [3, 3, 4, 5]],
+  ['wasm', [1, 3, 2, 2]],
+  ['wasm', [5, 2, 3, 1]],
+  ['wasm', [1, 1, 3, 3]],
+] as const)(
+  'on %s, flipSpatially of a %j kernel equals tf.reverse over both spatial axes, exactly',
+  async (backend, shape) => {
+    await tf.setBackend(backend);
+    const filter = tf.randomNormal([...shape], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const before = tf.memory().numTensors;
+    const flipped = flipSpatially(filter);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(flipped.shape).toEqual(filter.shape);
+    expect(Array.from(await flipped.data())).toEqual(Array.from(await tf.reverse(filter, [0, 1]).data()));
+  },
+);
