@@ -31,6 +31,10 @@ describe('wasm BatchMatMul with transposed operands (laid out first, then a plai
     ['4-D attention scores q k^T', [1, 3, 10, 4], [1, 3, 12, 4], false, true],
     ['4-D, a transposed', [2, 3, 4, 10], [2, 3, 4, 6], true, false],
     ['broadcast batch', [2, 3, 5, 4], [1, 3, 6, 4], false, true],
+    ['a batch against one matrix (folded into rows)', [4, 6, 5], [5, 3], false, false],
+    ['4-D batch against a [1, 1, k, n] matrix', [2, 3, 6, 5], [1, 1, 5, 3], false, false],
+    ['3-D batch against a higher-rank [1, 1, k, n] matrix', [3, 6, 5], [1, 1, 5, 3], false, false],
+    ['folded, b transposed', [4, 6, 5], [3, 5], false, true],
   ] as const)('%s equals cpu', async (_name, aShape, bShape, ta, tb) => {
     const cpu = await product('cpu', [...aShape], [...bShape], ta, tb);
     const before = (await tf.setBackend('wasm'), tf.memory().numTensors);
@@ -43,11 +47,19 @@ describe('wasm BatchMatMul with transposed operands (laid out first, then a plai
     await tf.setBackend('wasm');
     const a = tf.randomNormal([64, 32]);
     const b = tf.randomNormal([48, 32]);
-    tf.matMul(a, b, false, true).dispose();
+    const batched = tf.randomNormal([4, 16, 32]);
+    const products = () => {
+      tf.matMul(a, b, false, true).dispose();
+      tf.matMul(batched, b, false, true).dispose();
+    };
+    products();
     const before = tf.memory().numBytes;
-    for (let i = 0; i < 20; i++) tf.matMul(a, b, false, true).dispose();
+    const wasmBytes = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.length;
+    const heap = wasmBytes();
+    for (let i = 0; i < 20; i++) products();
     expect(tf.memory().numBytes).toBe(before);
-    tf.dispose([a, b]);
+    expect(wasmBytes()).toBe(heap);
+    tf.dispose([a, b, batched]);
   });
 
   test('gradients through a transposed product equal cpu', async () => {
