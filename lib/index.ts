@@ -28,6 +28,7 @@ export { DEFAULT_GENERATE_OPTIONS, STYLE_PRESET, LOSS_KINDS } from './pipeline/g
 export type { GenerateOptions, LossKind } from './pipeline/generateOptions';
 export { LatentDenoiser } from './pipeline/latentDenoiser';
 export { PixelDenoiser } from './pipeline/pixelDenoiser';
+export { embeddedModelDir } from './pipeline/embeddedModels';
 export type { Denoiser, EpsPrediction } from './pipeline/denoiser';
 export { SeededNoise } from './pipeline/seededNoise';
 export { runGuidedSampling, guidedStep } from './guidance/guidedSampling';

@@ -1,9 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { rungeKuttaStep } from '../ode/cleanEstimate';
 import { EstimateProblem } from '../ode/estimateProblem';
-import { gradientThroughCheckpoints } from './checkpointedReverse';
+import { StepAdjoint, gradientThroughCheckpoints } from './checkpointedReverse';
 import { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gradientResult';
 import { vjpGrad } from './vjp';
+
+/** The adjoint before step i: step i re-run from its start state on its own tape, back-propagated. */
+export const checkpointedStepAdjoint: StepAdjoint = (problem, i, checkpoint, adjointAfter) =>
+  vjpGrad((x) => rungeKuttaStep(problem, i, x), checkpoint, adjointAfter);
 
 /**
  * Checkpointed backprop (docs/ALGORITHM.md section 3.3): forward pass without a tape storing the n states, then each step
@@ -16,7 +20,5 @@ export function checkpointedBackpropGradient(
   loss: LossOnEstimate,
   options: EstimateGradientOptions = {},
 ): EstimateGradient {
-  return gradientThroughCheckpoints(problem, xT, loss, options, (p, i, checkpoint, adjointAfter) =>
-    vjpGrad((x) => rungeKuttaStep(p, i, x), checkpoint, adjointAfter),
-  );
+  return gradientThroughCheckpoints(problem, xT, loss, options, checkpointedStepAdjoint);
 }

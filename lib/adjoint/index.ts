@@ -6,7 +6,9 @@ import { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gra
 import { symplecticAdjointGradient } from './symplecticAdjoint';
 import { vanillaAdjointGradient } from './vanillaAdjoint';
 
-export { checkpointedBackpropGradient } from './checkpointedBackprop';
+export { checkpointedBackpropGradient, checkpointedStepAdjoint } from './checkpointedBackprop';
+export { cleanEstimateOp } from './cleanEstimateOp';
+export type { CleanEstimateOpOptions, EstimateOpMethod } from './cleanEstimateOp';
 export { directBackpropGradient } from './directBackprop';
 export { symplecticAdjointGradient, symplecticStepAdjoint } from './symplecticAdjoint';
 export { vanillaAdjointGradient } from './vanillaAdjoint';

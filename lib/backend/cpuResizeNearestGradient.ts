@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { Replacement, kernelReplacement } from './replacement';
 
 interface ResizeAttrs {
   alignCorners: boolean;
@@ -54,16 +55,10 @@ function resizeNearestNeighborGrad(args: {
   return backend.makeTensorInfo(images.shape, 'float32', dx);
 }
 
-let registered = false;
-
-/** Installs the corrected cpu kernel (idempotent). */
-export function registerCpuResizeNearestGradient(): void {
-  if (registered) return;
-  registered = true;
-  tf.unregisterKernel(tf.ResizeNearestNeighborGrad, 'cpu');
-  tf.registerKernel({
-    kernelName: tf.ResizeNearestNeighborGrad,
-    backendName: 'cpu',
-    kernelFunc: resizeNearestNeighborGrad as unknown as tf.KernelFunc,
-  });
-}
+/** tfjs-backend-cpu's ResizeNearestNeighborGrad, replaced (see resizeNearestNeighborGrad). */
+export const CPU_RESIZE_NEAREST_GRADIENT: Replacement = kernelReplacement(
+  'cpu ResizeNearestNeighborGrad: tfjs offsets dy by the image batch stride (wrong at batch > 1)',
+  tf.ResizeNearestNeighborGrad,
+  'cpu',
+  () => resizeNearestNeighborGrad as unknown as tf.KernelFunc,
+);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { Replacement, gradientReplacement } from './replacement';
 import { dilateSpatially, flipSpatially, pair } from './fastConvGradient';
 
 interface DepthwiseAttrs {
@@ -56,16 +57,13 @@ export function depthwiseInputGradientAsForwardConv(
   });
 }
 
-let registered = false;
-
 /**
- * Replaces the DepthwiseConv2dNative gradient so that the input gradient is a forward depthwise convolution (it
- * works on wasm, which lacks the backprop-input kernel); the filter gradient stays tfjs's. Idempotent.
+ * The DepthwiseConv2dNative gradient with the input gradient as a forward depthwise convolution (it works on wasm,
+ * which lacks the backprop-input kernel); the filter gradient stays tfjs's.
  */
-export function registerDepthwiseConvGradient(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerGradient({
+export const DEPTHWISE_CONV_GRADIENT: Replacement = gradientReplacement(
+  'DepthwiseConv2dNative gradient: input gradient as a forward depthwise convolution (wasm has no kernel for it)',
+  {
     kernelName: tf.DepthwiseConv2dNative,
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], rawAttrs: tf.NamedAttrMap) => {
@@ -96,5 +94,5 @@ export function registerDepthwiseConvGradient(): void {
           } as unknown as tf.NamedAttrMap),
       };
     },
-  });
-}
+  },
+);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { Replacement, gradientReplacement } from './replacement';
 
 /**
  * Backends on which the input gradient of Conv2D runs faster as a forward convolution with the flipped, transposed
@@ -163,16 +164,13 @@ export function convFilterGradientAsForwardConv(
   });
 }
 
-let registered = false;
-
 /**
- * Replaces the Conv2D gradient so that, on the backends in FAST_BACKENDS, the input gradient is a forward
- * convolution, and on wasm (which lacks Conv2DBackpropFilter) the filter gradient too. Idempotent.
+ * The Conv2D gradient: on the backends in FAST_BACKENDS the input gradient is a forward convolution, and on wasm
+ * (which lacks Conv2DBackpropFilter) the filter gradient too.
  */
-export function registerFastConvGradient(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerGradient({
+export const FAST_CONV_GRADIENT: Replacement = gradientReplacement(
+  'Conv2D gradient: input gradient as a forward convolution (wasm, webgpu, cpu); filter gradient too on wasm',
+  {
     kernelName: tf.Conv2D,
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], rawAttrs: tf.NamedAttrMap) => {
@@ -199,8 +197,8 @@ export function registerFastConvGradient(): void {
             : stockConvBackpropFilter(x, grad, filter, attrs),
       };
     },
-  });
-}
+  },
+);
 
 function stockConvBackpropInput(
   x: tf.Tensor4D,

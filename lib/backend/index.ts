@@ -3,12 +3,18 @@ export type { BackendChoice } from './backendNames';
 export { startBackend, currentBackend } from './startBackend';
 export type { StartedBackend, StartBackendOptions } from './startBackend';
 export {
-  registerFastConvGradient,
   convInputGradientAsForwardConv,
   convFilterGradientAsForwardConv,
   flipSpatially,
 } from './fastConvGradient';
-export { registerDepthwiseConvGradient, depthwiseInputGradientAsForwardConv } from './depthwiseConvGradient';
+export { depthwiseInputGradientAsForwardConv } from './depthwiseConvGradient';
+export {
+  registerSagGradients,
+  restoreStockGradients,
+  installedSagGradients,
+  SAG_REPLACEMENTS,
+} from './sagGradients';
+export type { Replacement } from './replacement';
 export { readValues, readNumbers, readScalar } from './readTensor';
 export { assertDeviceHealthy } from './deviceHealth';
 export { startWebgpuBackend, summarizeAdapter } from './webgpuBackend';

@@ -1,10 +1,7 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- optional packages are detected at run time */
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice } from './backendNames';
-import { registerDepthwiseConvGradient } from './depthwiseConvGradient';
-import { registerFastConvGradient } from './fastConvGradient';
-import { registerCpuResizeNearestGradient } from './cpuResizeNearestGradient';
-import { registerWasmTransposedMatMul } from './wasmTransposedMatMul';
+import { registerSagGradients } from './sagGradients';
 import { startWebgpuBackend } from './webgpuBackend';
 
 export interface StartedBackend {
@@ -21,6 +18,12 @@ export interface StartedBackend {
 export interface StartBackendOptions {
   /** Print "backend: ..." once to stderr, with why faster backends were skipped (default true). */
   announce?: boolean;
+  /**
+   * Install sag's exact, faster gradients and kernel fixes for the whole process (default true; see
+   * `registerSagGradients`). false leaves tfjs as it is: correct but slower on wasm, and wrong gradients through
+   * nearest-neighbour upsampling at batch > 1 on the cpu backend.
+   */
+  sagGradients?: boolean;
 }
 
 let started: StartedBackend | null = null;
@@ -147,10 +150,7 @@ export async function startBackend(
   const worthSaying = skipped.filter((line) => !line.startsWith('tensorflow:'));
   if (worthSaying.length > 0) result.skipped = worthSaying;
   await tf.ready();
-  registerFastConvGradient();
-  registerDepthwiseConvGradient();
-  registerCpuResizeNearestGradient();
-  registerWasmTransposedMatMul();
+  if (options.sagGradients !== false) registerSagGradients();
   started = result;
   if (options.announce !== false) {
     const why = result.skipped ? ` (${result.skipped.join('; ')})` : '';

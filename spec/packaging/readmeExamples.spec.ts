@@ -52,8 +52,8 @@ describe('README library examples from the packed tarball', () => {
 
   afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 
-  test('the README has both examples', () => {
-    expect(Object.keys(readmeExamples()).sort()).toEqual(['cat.ts', 'digits.mjs']);
+  test('the README has its three examples', () => {
+    expect(Object.keys(readmeExamples()).sort()).toEqual(['cat.ts', 'digits.mjs', 'estimate.mjs']);
   });
 
   test('digits.mjs runs as written and writes its picture', () => {
@@ -61,6 +61,13 @@ describe('README library examples from the packed tarball', () => {
     expect(output).toMatch(/\[/);
     const picture = readImageFile(path.join(project, 'sevens.png'));
     expect(picture.width).toBeGreaterThanOrEqual(4 * 32);
+  }, 300_000);
+
+  test('estimate.mjs runs as written: a user loss through cleanEstimateOp', () => {
+    const output = run(process.execPath, ['estimate.mjs'], project);
+    const [, loss, norm] = /loss (\S+), \|dL\/dx_t\| (\S+)/.exec(output) ?? [];
+    expect(Number.isFinite(Number(loss))).toBe(true);
+    expect(Number(norm)).toBeGreaterThan(0);
   }, 300_000);
 
   test('cat.ts type-checks against the published declarations (no @types/node in the project)', () => {

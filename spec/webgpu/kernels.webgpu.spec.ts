@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { GradientMethod, estimateGradient } from '../../lib/adjoint';
+import { GradientMethod, cleanEstimateOp, estimateGradient } from '../../lib/adjoint';
 import { startBackend } from '../../lib/backend';
 import { readValues } from '../../lib/backend/readTensor';
 import { SyntheticEpsNet } from '../../lib/models/syntheticEpsNet';
@@ -126,6 +126,21 @@ describeOnWebgpu('webgpu kernels behind the VJPs, against the cpu backend', () =
       const webgpu = await gradientOf('symplectic', 3, 'heun');
       const cpu = await gradientOf('symplectic', 3, 'heun', 'cpu');
       expect(relativeL2(webgpu, cpu)).toBeLessThanOrEqual(1e-5);
+    });
+
+    test('euler, n = 3: tf.grad through cleanEstimateOp equals direct backprop on webgpu', async () => {
+      expect(await tf.setBackend('webgpu')).toBe(true);
+      const net = new SyntheticEpsNet({ inChannels: 4, width: 16, groups: 8, seed: 3 });
+      const xT = tf.randomNormal([1, 8, 8, 4], 0, 1, 'float32', 11);
+      const problem = makeEstimateProblem(net.eps, schedule, 701, { n: 3, tableau: TABLEAUS.euler });
+      const loss = (x0: tf.Tensor) => tf.sum(tf.log(tf.add(tf.square(x0), 1))) as tf.Scalar;
+      const before = tf.memory().numTensors;
+      const viaOp = tf.grad((x: tf.Tensor) => loss(cleanEstimateOp(problem)(x)))(xT);
+      expect(tf.memory().numTensors).toBe(before + 1);
+      const direct = estimateGradient('direct', problem, xT, loss);
+      expect(relativeL2(await readValues(viaOp), await readValues(direct.grad))).toBeLessThanOrEqual(1e-5);
+      tf.dispose([viaOp, direct.grad, direct.x0hat, direct.loss, xT]);
+      net.dispose();
     });
   });
 });
