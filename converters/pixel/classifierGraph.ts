@@ -1,4 +1,4 @@
-import { ClassifierSpec } from '../../weights/train/classifierModel';
+import { ClassifierSpec } from './classifierSpec';
 import { Ref } from '../graph/graphBuilder';
 import { NnLayers } from '../graph/nnLayers';
 

@@ -1,4 +1,4 @@
-import { PixelUnetSpec } from '../../weights/train/pixelUnetSpec';
+import { PixelUnetSpec } from './pixelUnetSpec';
 import { Ref } from '../graph/graphBuilder';
 import { NnLayers } from '../graph/nnLayers';
 import { resnetBlock } from '../sd/resnetBlock';

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ClassifierSpec } from '../../weights/train/classifierModel';
-import { PixelUnetSpec } from '../../weights/train/pixelUnetSpec';
+import { ClassifierSpec } from './classifierSpec';
+import { PixelUnetSpec } from './pixelUnetSpec';
 import { writeGraphModel } from '../graph/writeGraphModel';
 import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';

@@ -3,7 +3,7 @@ import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { EpsFunction } from '../ode/epsFunction';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
 import { tidyResult } from '../tidyResult';
-import { Denoiser, EpsPrediction } from './denoiser';
+import { Denoiser, EpsPrediction } from '../guidance/denoiser';
 
 /**
  * Stable Diffusion as a Denoiser: eps = eps_u + w (eps_c - eps_u) from one batched UNet call over [x, x] with

@@ -20,12 +20,12 @@ import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { tableauByName } from '../ode/tableaus';
 import { createSampler } from '../samplers';
-import { Denoiser } from './denoiser';
+import { Denoiser } from '../guidance/denoiser';
 import { embeddedModelDir } from './embeddedModels';
 import { DEFAULT_GENERATE_OPTIONS, GenerateOptions, LossKind } from './generateOptions';
 import { LatentDenoiser } from './latentDenoiser';
 import { PixelDenoiser } from './pixelDenoiser';
-import { SeededNoise } from './seededNoise';
+import { SeededNoise } from '../samplers/seededNoise';
 import * as fs from 'fs';
 import * as path from 'path';
 

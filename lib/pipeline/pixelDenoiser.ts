@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConvertedGraph } from '../models/convertedGraph';
 import { EpsFunction } from '../ode/epsFunction';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
-import { Denoiser, EpsPrediction } from './denoiser';
+import { Denoiser, EpsPrediction } from '../guidance/denoiser';
 
 /** An unconditional pixel-space eps-model (the embedded default): samples are images scaled to [-1, 1]. */
 export class PixelDenoiser implements Denoiser {

@@ -5,13 +5,13 @@ import { writeClassifierModel, writePixelDiffusionModel } from '../../converters
 import { writeSafetensors } from '../../converters/weights/safetensorsWriter';
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
 import {
-  ClassifierModel,
   ClassifierSpec,
   DIGIT_CLASSIFIER_SPEC,
   DIGIT_EVALUATOR_SPEC,
-} from '../../weights/train/classifierModel';
+} from '../../converters/pixel/classifierSpec';
+import { ClassifierModel } from '../../weights/train/classifierModel';
 import { PixelUnetModel } from '../../weights/train/pixelUnetModel';
-import { PixelUnetSpec } from '../../weights/train/pixelUnetSpec';
+import { PixelUnetSpec } from '../../converters/pixel/pixelUnetSpec';
 import { DIGIT_SCHEDULER_CONFIG } from '../../weights/train/digitScheduler';
 import { useTestBackend } from '../helpers/testBackend';
 import { relativeL2 } from '../helpers/relativeError';

@@ -9,7 +9,7 @@ import { EULER } from '../../lib/ode/tableaus';
 import { LatentDenoiser } from '../../lib/pipeline/latentDenoiser';
 import { GenerateOptions } from '../../lib/pipeline/generateOptions';
 import { Pipeline } from '../../lib/pipeline/pipeline';
-import { SeededNoise } from '../../lib/pipeline/seededNoise';
+import { SeededNoise } from '../../lib/samplers/seededNoise';
 import { createSampler, disposeSamplerState } from '../../lib/samplers';
 import {
   ConvertedFixtures,

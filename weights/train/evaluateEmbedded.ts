@@ -24,7 +24,7 @@ import { Pipeline } from '../../lib/pipeline/pipeline';
 import { writePixelDiffusionModel } from '../../converters/pixel/writeEmbeddedModels';
 import { DIGIT_SCHEDULER_CONFIG } from './digitScheduler';
 import { EMBEDDED_GENERATION_DEFAULTS } from './exportEmbedded';
-import { EMBEDDED_UNET_SPEC } from './pixelUnetSpec';
+import { EMBEDDED_UNET_SPEC } from '../../converters/pixel/pixelUnetSpec';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -13,9 +13,9 @@ import { startBackend } from '../../lib/backend';
 import { writeImageFile } from '../../lib/io/imageFile';
 import { SafetensorsFile } from '../../lib/io/safetensors';
 import { loadDigits } from './mnistData';
-import { DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC } from './classifierModel';
+import { DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC } from '../../converters/pixel/classifierSpec';
 import { DIGIT_SCHEDULER_CONFIG } from './digitScheduler';
-import { EMBEDDED_UNET_SPEC } from './pixelUnetSpec';
+import { EMBEDDED_UNET_SPEC } from '../../converters/pixel/pixelUnetSpec';
 
 function metadata(file: string): Record<string, string> {
   const f = SafetensorsFile.open(file);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { SafetensorsFile } from '../../lib/io/safetensors';
 import { groupNorm } from '../../lib/nn/groupNorm';
 import { sinusoidalEmbedding } from '../../lib/nn/timestepEmbedding';
-import { GROUP_NORM_EPS, PixelUnetSpec } from './pixelUnetSpec';
+import { GROUP_NORM_EPS, PixelUnetSpec } from '../../converters/pixel/pixelUnetSpec';
 
 type Params = Map<string, tf.Variable>;
 

@@ -9,7 +9,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { startBackend } from '../../lib/backend';
 import { writeSafetensors } from '../../converters/weights/safetensorsWriter';
-import { ClassifierModel, DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC } from './classifierModel';
+import { DIGIT_CLASSIFIER_SPEC, DIGIT_EVALUATOR_SPEC } from '../../converters/pixel/classifierSpec';
+import { ClassifierModel } from './classifierModel';
 import { DigitSet, loadDigits } from './mnistData';
 import { seededRandom } from '../../lib/seededRandom';
 

@@ -16,7 +16,7 @@ import { NoiseSchedule, parseSchedulerConfig } from '../../lib/schedule';
 import { writeSafetensors } from '../../converters/weights/safetensorsWriter';
 import { loadDigits } from './mnistData';
 import { PixelUnetModel } from './pixelUnetModel';
-import { EMBEDDED_UNET_SPEC } from './pixelUnetSpec';
+import { EMBEDDED_UNET_SPEC } from '../../converters/pixel/pixelUnetSpec';
 import { seededRandom } from '../../lib/seededRandom';
 import { DIGIT_SCHEDULER_CONFIG } from './digitScheduler';
 
