@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { EpsFunction } from '../ode/epsFunction';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
+import { epsFromPrediction } from '../schedule/predictionType';
 import { tidyResult } from '../tidyResult';
 import { Denoiser, EpsPrediction } from '../guidance/denoiser';
 
@@ -37,8 +38,16 @@ export class LatentDenoiser implements Denoiser {
 
   private combined(x: tf.Tensor, t: number): { eps: tf.Tensor; delta: tf.Tensor | null } {
     const b = x.shape[0];
-    if (!this.hasCfg) return { eps: this.sd.unet(x, t, this.cond), delta: null };
-    const out = this.sd.unet(tf.concat([x, x], 0), t, tf.concat([this.uncond, this.cond], 0));
+    // v and x0 predictions become eps per branch (affine in the output, so CFG combines the same either way).
+    if (!this.hasCfg)
+      return { eps: epsFromPrediction(this.sd.unet(x, t, this.cond), x, t, this.schedule), delta: null };
+    const doubled = tf.concat([x, x], 0);
+    const out = epsFromPrediction(
+      this.sd.unet(doubled, t, tf.concat([this.uncond, this.cond], 0)),
+      doubled,
+      t,
+      this.schedule,
+    );
     const [u, c] = tf.split(out, [b, b], 0);
     const delta = tf.sub(c, u);
     return { eps: tf.add(u, tf.mul(delta, this.cfgScale)), delta };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConvertedGraph } from '../models/convertedGraph';
 import { EpsFunction } from '../ode/epsFunction';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
+import { epsFromPrediction } from '../schedule/predictionType';
 import { Denoiser, EpsPrediction } from '../guidance/denoiser';
 
 /** An unconditional pixel-space eps-model (the embedded default): samples are images scaled to [-1, 1]. */
@@ -18,7 +19,14 @@ export class PixelDenoiser implements Denoiser {
     readonly imageSize: number,
   ) {
     this.eps = (x, t) =>
-      tf.tidy(() => this.unet.execute({ sample: x, timestep: tf.tensor1d([t]) }, ['out'])[0]);
+      tf.tidy(() =>
+        epsFromPrediction(
+          this.unet.execute({ sample: x, timestep: tf.tensor1d([t]) }, ['out'])[0],
+          x,
+          t,
+          schedule,
+        ),
+      );
   }
 
   sampleShape(batch: number, height: number, width: number): [number, number, number, number] {

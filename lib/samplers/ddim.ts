@@ -4,7 +4,8 @@ import { MainSampler, SamplerState, SamplerStepResult, predictX0 } from './mainS
 import { TimestepSpacing, inferenceTimesteps } from './timestepSpacing';
 
 /**
- * diffusers' DDIMScheduler with eta = 0 (deterministic), epsilon prediction; with `clip_sample` the predicted
+ * diffusers' DDIMScheduler with eta = 0 (deterministic), on eps (the denoiser turns v or x0 predictions into eps
+ * first); the config's timestep_spacing (default 'leading'), steps_offset and set_alpha_to_one; with `clip_sample` the predicted
  * clean sample is clamped (the noise direction keeps the model's eps, as diffusers does by default).
  */
 export class DdimSampler implements MainSampler {
@@ -15,7 +16,7 @@ export class DdimSampler implements MainSampler {
   constructor(
     private readonly schedule: NoiseSchedule,
     steps: number,
-    spacing: TimestepSpacing = 'leading',
+    spacing: TimestepSpacing = schedule.config.timestepSpacing ?? 'leading',
   ) {
     const n = schedule.numTrainTimesteps;
     this.timesteps = inferenceTimesteps(spacing, n, steps, schedule.config.stepsOffset);

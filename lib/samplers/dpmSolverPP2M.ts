@@ -1,7 +1,33 @@
 import * as tf from '@tensorflow/tfjs';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
+import { DpmSolverSettings } from '../schedule/schedulerConfig';
 import { MainSampler, SamplerState, SamplerStepResult, predictX0 } from './mainSampler';
 import { TimestepSpacing, inferenceTimesteps } from './timestepSpacing';
+
+/** Rejects, by field name, DPMSolverMultistepScheduler settings this sampler does not implement. */
+function assertImplementedDpmSolver(settings: DpmSolverSettings): void {
+  const expected: [string, unknown, unknown][] = [
+    ['algorithm_type', settings.algorithmType, 'dpmsolver++'],
+    ['solver_order', settings.solverOrder, 2],
+    ['solver_type', settings.solverType, 'midpoint'],
+    ['lower_order_final', settings.lowerOrderFinal, true],
+    ['euler_at_final', settings.eulerAtFinal, false],
+    ['variance_type', settings.varianceType, null],
+    ['lambda_min_clipped', settings.lambdaMinClipped, null],
+  ];
+  for (const [key, value, implemented] of expected) {
+    if (value !== implemented) {
+      const shown = implemented === null ? 'unset' : JSON.stringify(implemented);
+      throw new Error(
+        `scheduler config: ${key} ${JSON.stringify(value)} is not supported by the dpmpp2m sampler (expected ${shown})`,
+      );
+    }
+  }
+  if (settings.alternativeSigmas.length > 0)
+    throw new Error(
+      `scheduler config: ${settings.alternativeSigmas.join(', ')} true is not supported by the dpmpp2m sampler (it uses the training sigmas)`,
+    );
+}
 
 /**
  * diffusers' DPMSolverMultistepScheduler with algorithm_type 'dpmsolver++', solver_order 2, solver_type 'midpoint',
@@ -16,9 +42,10 @@ export class DpmSolverPP2MSampler implements MainSampler {
   constructor(
     private readonly schedule: NoiseSchedule,
     steps: number,
-    spacing: TimestepSpacing = 'linspace',
-    private readonly finalSigmas: 'zero' | 'sigma_min' = 'zero',
+    spacing: TimestepSpacing = schedule.config.timestepSpacing ?? 'linspace',
+    private readonly finalSigmas: 'zero' | 'sigma_min' = schedule.config.dpmSolver.finalSigmasType,
   ) {
+    assertImplementedDpmSolver(schedule.config.dpmSolver);
     this.timesteps = inferenceTimesteps(
       spacing,
       schedule.numTrainTimesteps,

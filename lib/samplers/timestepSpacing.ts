@@ -1,5 +1,7 @@
-export const TIMESTEP_SPACINGS = ['leading', 'linspace', 'trailing'] as const;
-export type TimestepSpacing = (typeof TIMESTEP_SPACINGS)[number];
+import { TimestepSpacing } from '../schedule/schedulerConfig';
+
+export { TIMESTEP_SPACINGS } from '../schedule/schedulerConfig';
+export type { TimestepSpacing } from '../schedule/schedulerConfig';
 
 /** numpy's round(): halves go to the even neighbour. */
 export function roundHalfEven(v: number): number {

@@ -4,7 +4,9 @@ export {
   parseSchedulerConfig,
   readSchedulerConfig,
 } from './schedulerConfig';
-export type { BetaSchedule, SchedulerConfig } from './schedulerConfig';
+export { DEFAULT_DPM_SOLVER, PREDICTION_TYPES } from './schedulerConfig';
+export type { BetaSchedule, DpmSolverSettings, PredictionType, SchedulerConfig } from './schedulerConfig';
+export { epsFromPrediction } from './predictionType';
 export { betasFromConfig } from './betas';
 export { NoiseSchedule } from './noiseSchedule';
 export type { OdePoint } from './noiseSchedule';

@@ -44,6 +44,19 @@ export class NoiseSchedule {
     return Math.sqrt((1 - a) / a);
   }
 
+  /**
+   * abar at a fractional timestep (a Runge-Kutta stage's): log(sigbar) interpolated linearly over the table, the
+   * inverse of timestepForSigbar; the table's value at integers.
+   */
+  abarAtTimestep(t: number): number {
+    const last = this.alphasCumprod.length - 1;
+    if (!(t >= 0 && t <= last)) throw new Error(`timestep must lie in [0, ${last}], got ${t}`);
+    const lo = Math.floor(t);
+    if (lo === t) return this.alphasCumprod[t];
+    const logSigbar = this.logSigbar[lo] + (t - lo) * (this.logSigbar[lo + 1] - this.logSigbar[lo]);
+    return 1 / (Math.exp(2 * logSigbar) + 1);
+  }
+
   /** The ODE point at an integer timestep. */
   point(t: number): OdePoint {
     return { timestep: t, abar: this.abar(t), sigbar: this.sigbar(t) };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SafetensorsFile } from '../../lib/io/safetensors';
 import { NoiseSchedule, parseSchedulerConfig } from '../../lib/schedule';
-import { SamplerName, TimestepSpacing, createSampler, disposeSamplerState } from '../../lib/samplers';
+import { SamplerName, createSampler, disposeSamplerState } from '../../lib/samplers';
 import { useTestBackend } from '../helpers/testBackend';
 import { casePath, casesOf } from '../helpers/fixtures';
 import { relativeL2 } from '../helpers/relativeError';
@@ -32,10 +32,8 @@ describe.each(cases.map((c) => [c.name, c] as const))('%s', (name, fixture) => {
       const schedule = new NoiseSchedule(parseSchedulerConfig(config, name));
       expect(relativeL2(schedule.alphasCumprod, file.readFloat32('alphas_cumprod'))).toBeLessThan(1e-6);
       const steps = fixture.steps as number;
-      const sampler = createSampler(samplerName as SamplerName, schedule, steps, {
-        spacing: config.timestep_spacing as TimestepSpacing | undefined,
-        finalSigmas: config.final_sigmas_type as 'zero' | 'sigma_min' | undefined,
-      });
+      // The product's path: spacing and final sigmas come from the config itself.
+      const sampler = createSampler(samplerName as SamplerName, schedule, steps);
       expect([...sampler.timesteps]).toEqual([...file.readInt32('timesteps')]);
 
       const trajectory = file.readFloat32('trajectory');

@@ -65,8 +65,8 @@ describe('bad scheduler input', () => {
   });
 
   test('unsupported prediction type and wrong field types', () => {
-    expect(() => parseSchedulerConfig({ prediction_type: 'v_prediction' }, 'x.json')).toThrow(
-      /prediction_type 'v_prediction'/,
+    expect(() => parseSchedulerConfig({ prediction_type: 'flow_prediction' }, 'x.json')).toThrow(
+      /prediction_type 'flow_prediction'/,
     );
     expect(() => parseSchedulerConfig({ beta_start: '0.1' }, 'x.json')).toThrow(
       /'beta_start' must be a number/,
