@@ -8,6 +8,7 @@ import { readJsonConfig } from '../sd/diffusersConfig';
 import { CheckpointWeights } from '../weights/weightSource';
 import { parseClipTextConfig, parseClipVisionConfig } from './clipConfig';
 import { clipTextGraph, clipVisionGraph } from './clipGraph';
+import { ClipManifest, SAG_MANIFEST_VERSION, writeSagManifest } from '../../lib/models/sagManifest';
 
 export const CLIP_DEFAULT_MEAN = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_DEFAULT_STD = [0.26862954, 0.26130258, 0.27577711];
@@ -22,7 +23,7 @@ export async function convertClip(
   srcDir: string,
   outDir: string,
   options: ClipConversionOptions,
-): Promise<Record<string, unknown>> {
+): Promise<ClipManifest> {
   if (!fs.existsSync(srcDir) || !fs.statSync(srcDir).isDirectory())
     throw new Error(`${srcDir}: directory not found`);
   if (fs.existsSync(path.join(srcDir, 'model_index.json')) || fs.existsSync(path.join(srcDir, 'unet'))) {
@@ -98,9 +99,9 @@ export async function convertClip(
       }
       if (!fs.existsSync(path.join(tmp, 'tokenizer', 'vocab.json')))
         log(`note: ${srcDir} has no vocab.json/merges.txt: clip_text cannot tokenize prompts`);
-      const manifest = {
+      const manifest: ClipManifest = {
         format: 'sag-clip',
-        version: 1,
+        version: SAG_MANIFEST_VERSION,
         source: path.resolve(srcDir),
         dtype: options.dtype,
         layout: 'NHWC',
@@ -124,7 +125,7 @@ export async function convertClip(
           },
         },
       };
-      fs.writeFileSync(path.join(tmp, 'sag.json'), JSON.stringify(manifest, null, 2));
+      writeSagManifest(tmp, manifest);
       return manifest;
     });
   } finally {

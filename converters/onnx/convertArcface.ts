@@ -7,13 +7,14 @@ import { WeightShardWriter } from '../graph/weightShardWriter';
 import { writeAtomically } from '../outputDirectory';
 import { readOnnxModel } from './onnxModel';
 import { OnnxToGraph } from './onnxToGraph';
+import { ArcfaceManifest, SAG_MANIFEST_VERSION, writeSagManifest } from '../../lib/models/sagManifest';
 
 /** `sag convert arcface`: an insightface-style ONNX face-recognition model -> arcface/ graph model + sag.json. */
 export async function convertArcface(
   onnxPath: string,
   outDir: string,
   options: ConversionOptions,
-): Promise<Record<string, unknown>> {
+): Promise<ArcfaceManifest> {
   const model = readOnnxModel(onnxPath);
   OnnxToGraph.assertSupported(model, onnxPath);
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
@@ -32,9 +33,13 @@ export async function convertArcface(
     fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(g.modelJson()));
     if (options.verbose) log(`arcface: ${g.nodes.length} nodes\n${formatHistogram(histogram)}`);
     const [, c, h, w] = model.inputs[0].dims;
-    const manifest = {
+    if (c === null || h === null || w === null)
+      throw new Error(
+        `${onnxPath}: input '${model.inputs[0].name}' must have a fixed channel count and size, got [${model.inputs[0].dims.map((d) => d ?? '?').join(', ')}]`,
+      );
+    const manifest: ArcfaceManifest = {
       format: 'sag-arcface',
-      version: 1,
+      version: SAG_MANIFEST_VERSION,
       source: path.resolve(onnxPath),
       dtype: options.dtype,
       layout: 'NHWC',
@@ -46,7 +51,7 @@ export async function convertArcface(
       inputRange: [-1, 1],
       opset: model.opset,
     };
-    fs.writeFileSync(path.join(tmp, 'sag.json'), JSON.stringify(manifest, null, 2));
+    writeSagManifest(tmp, manifest);
     return manifest;
   });
 }

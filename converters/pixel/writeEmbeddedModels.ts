@@ -7,6 +7,7 @@ import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';
 import { classifierGraph } from './classifierGraph';
 import { pixelUnetGraph } from './pixelUnetGraph';
+import { SAG_MANIFEST_VERSION, writeSagManifest } from '../../lib/models/sagManifest';
 
 /** Writes a pixel diffusion model directory (unet/, scheduler/, sag.json) from a training checkpoint. */
 export async function writePixelDiffusionModel(
@@ -32,23 +33,16 @@ export async function writePixelDiffusionModel(
         path.join(tmp, 'scheduler', 'scheduler_config.json'),
         JSON.stringify(schedulerConfig, null, 2),
       );
-      fs.writeFileSync(
-        path.join(tmp, 'sag.json'),
-        JSON.stringify(
-          {
-            format: 'sag-pixel-diffusion',
-            version: 1,
-            layout: 'NHWC',
-            imageSize: 32,
-            channels: spec.imageChannels,
-            range: [-1, 1],
-            spec,
-            ...extra,
-          },
-          null,
-          2,
-        ),
-      );
+      writeSagManifest(tmp, {
+        format: 'sag-pixel-diffusion',
+        version: SAG_MANIFEST_VERSION,
+        layout: 'NHWC',
+        imageSize: 32,
+        channels: spec.imageChannels,
+        range: [-1, 1],
+        spec: { ...spec },
+        ...extra,
+      });
     });
   } finally {
     weights.close();
@@ -71,24 +65,17 @@ export async function writeClassifierModel(
         nn.g.output('logits', logits);
         nn.g.output('features', features);
       });
-      fs.writeFileSync(
-        path.join(tmp, 'sag.json'),
-        JSON.stringify(
-          {
-            format: 'sag-classifier',
-            version: 1,
-            layout: 'NHWC',
-            imageSize: spec.imageSize,
-            channels: spec.channels,
-            classes: spec.classes,
-            inputRange: [0, 1],
-            spec,
-            ...extra,
-          },
-          null,
-          2,
-        ),
-      );
+      writeSagManifest(tmp, {
+        format: 'sag-classifier',
+        version: SAG_MANIFEST_VERSION,
+        layout: 'NHWC',
+        imageSize: spec.imageSize,
+        channels: spec.channels,
+        classes: spec.classes,
+        inputRange: [0, 1],
+        spec: { ...spec },
+        ...extra,
+      });
     });
   } finally {
     weights.close();

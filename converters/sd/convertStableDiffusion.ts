@@ -10,6 +10,11 @@ import { CheckpointWeights } from '../weights/weightSource';
 import { readJsonConfig } from './diffusersConfig';
 import { UnetConfig, UnetGraph, parseUnetConfig } from './unetGraph';
 import { VaeGraph, parseVaeConfig } from './vaeGraph';
+import {
+  SAG_MANIFEST_VERSION,
+  StableDiffusionManifest,
+  writeSagManifest,
+} from '../../lib/models/sagManifest';
 
 export const TOKENIZER_FILES = [
   'vocab.json',
@@ -45,7 +50,7 @@ export function assertStableDiffusionLayout(dir: string): void {
 
 export interface ConvertedStableDiffusion {
   outDir: string;
-  manifest: Record<string, unknown>;
+  manifest: StableDiffusionManifest;
 }
 
 /** Converts a diffusers UNet directory (config already parsed) into one graph model directory. */
@@ -148,9 +153,9 @@ export async function convertStableDiffusion(
       path.join(tmp, 'scheduler', 'scheduler_config.json'),
     );
     const downscale = 2 ** (vaeConfig.blockOutChannels.length - 1);
-    const sagManifest = {
+    const sagManifest: StableDiffusionManifest = {
       format: 'sag-stable-diffusion',
-      version: 1,
+      version: SAG_MANIFEST_VERSION,
       source: path.resolve(srcDir),
       dtype: options.dtype,
       layout: 'NHWC',
@@ -187,7 +192,7 @@ export async function convertStableDiffusion(
       imageSize: unetConfig.sampleSize * downscale,
       crossAttentionDim: unetConfig.crossAttentionDim,
     };
-    fs.writeFileSync(path.join(tmp, 'sag.json'), JSON.stringify(sagManifest, null, 2));
+    writeSagManifest(tmp, sagManifest);
     return sagManifest;
   });
   return { outDir, manifest };

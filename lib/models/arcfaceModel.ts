@@ -1,12 +1,13 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { ConvertedGraph, readSagManifest } from './convertedGraph';
+import { ConvertedGraph } from './convertedGraph';
+import { ArcfaceManifest, readSagManifest } from './sagManifest';
 
 /** A converted ArcFace directory (`sag convert arcface`): aligned faces in [-1, 1], NHWC -> embeddings. */
 export class ArcfaceModel {
   private constructor(
     readonly dir: string,
-    readonly manifest: Record<string, unknown>,
+    readonly manifest: ArcfaceManifest,
     readonly graph: ConvertedGraph,
   ) {}
 
@@ -16,14 +17,12 @@ export class ArcfaceModel {
   }
 
   get inputSize(): [number, number] {
-    return this.manifest.inputSize as [number, number];
+    return this.manifest.inputSize;
   }
 
   /** faces [B, H, W, 3] in [-1, 1] -> embeddings [B, E] (not normalised). Caller owns the result. */
   embed(faces: tf.Tensor): tf.Tensor {
-    return this.graph.execute({ [this.manifest.input as string]: faces }, [
-      this.manifest.output as string,
-    ])[0];
+    return this.graph.execute({ [this.manifest.input]: faces }, [this.manifest.output])[0];
   }
 
   dispose(): void {

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ClipTokenizer } from './clipTokenizer';
-import { ConvertedGraph, readSagManifest } from './convertedGraph';
+import { ConvertedGraph } from './convertedGraph';
+import { ClipManifest, readSagManifest } from './sagManifest';
 
 export interface ClipImageOutputs {
   /** L2-normalised projected image embeddings [B, P]. */
@@ -15,7 +16,7 @@ export interface ClipImageOutputs {
 export class ClipModel {
   private constructor(
     readonly dir: string,
-    readonly manifest: Record<string, unknown>,
+    readonly manifest: ClipManifest,
     readonly vision: ConvertedGraph,
     readonly textTower: ConvertedGraph,
     readonly tokenizer: ClipTokenizer | null,
@@ -33,19 +34,19 @@ export class ClipModel {
   }
 
   get imageSize(): number {
-    return this.manifest.imageSize as number;
+    return this.manifest.imageSize;
   }
   get imageMean(): number[] {
-    return this.manifest.imageMean as number[];
+    return this.manifest.imageMean;
   }
   get imageStd(): number[] {
-    return this.manifest.imageStd as number[];
+    return this.manifest.imageStd;
   }
   get logitScale(): number {
-    return this.manifest.logitScale as number;
+    return this.manifest.logitScale;
   }
   get availableHiddenStates(): number[] {
-    return this.manifest.hiddenStates as number[];
+    return this.manifest.hiddenStates;
   }
 
   /** Normalised pixel values [B, S, S, 3] -> embeddings and the requested hidden states (caller owns all). */
@@ -68,7 +69,7 @@ export class ClipModel {
 
   /** Token ids [B, T] -> L2-normalised projected text embeddings [B, P], pooled at each row's end token. */
   text(ids: tf.Tensor): tf.Tensor {
-    const eosId = this.manifest.eosTokenId as number;
+    const eosId = this.manifest.eosTokenId;
     return tf.tidy(() => {
       // transformers pools at the first eos_token_id (position 0 if absent), or at argmax(ids) for legacy
       // configs (eos_token_id = 2). Computed on the device (no read-back); not with tf.argMax, whose choice among

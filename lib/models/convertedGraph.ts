@@ -34,15 +34,3 @@ export class ConvertedGraph {
     this.model.dispose();
   }
 }
-
-/** Reads and checks a converted directory's sag.json. */
-export function readSagManifest(dir: string, format: string): Record<string, unknown> {
-  const file = path.join(dir, 'sag.json');
-  if (!fs.existsSync(dir)) throw new Error(`${dir}: model directory not found`);
-  if (!fs.existsSync(file))
-    throw new Error(`${dir}: not a converted model directory (no sag.json; run 'sag convert')`);
-  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  if (manifest.format !== format)
-    throw new Error(`${dir}: expected a '${format}' directory, found '${String(manifest.format)}'`);
-  return manifest;
-}

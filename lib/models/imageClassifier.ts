@@ -1,7 +1,8 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { resizeBilinear } from '../nn/bilinearResize';
-import { ConvertedGraph, readSagManifest } from './convertedGraph';
+import { ConvertedGraph } from './convertedGraph';
+import { ClassifierManifest, readSagManifest } from './sagManifest';
 
 /**
  * An image classifier graph model directory (sag.json format 'sag-classifier'): input images in [0, 1] NHWC of
@@ -10,7 +11,7 @@ import { ConvertedGraph, readSagManifest } from './convertedGraph';
 export class ImageClassifier {
   private constructor(
     readonly dir: string,
-    readonly manifest: Record<string, unknown>,
+    readonly manifest: ClassifierManifest,
     readonly graph: ConvertedGraph,
   ) {}
 
@@ -20,13 +21,13 @@ export class ImageClassifier {
   }
 
   get classes(): number {
-    return this.manifest.classes as number;
+    return this.manifest.classes;
   }
   get imageSize(): number {
-    return this.manifest.imageSize as number;
+    return this.manifest.imageSize;
   }
   get channels(): number {
-    return this.manifest.channels as number;
+    return this.manifest.channels;
   }
 
   private fit(image: tf.Tensor4D): tf.Tensor4D {

@@ -1,12 +1,13 @@
 import * as path from 'path';
 import { NoiseSchedule, readSchedulerConfig } from '../schedule';
-import { ConvertedGraph, readSagManifest } from './convertedGraph';
+import { ConvertedGraph } from './convertedGraph';
+import { PixelDiffusionManifest, readSagManifest } from './sagManifest';
 
 /** A pixel-space unconditional diffusion model directory (sag.json format 'sag-pixel-diffusion'). */
 export class PixelDiffusionModel {
   private constructor(
     readonly dir: string,
-    readonly manifest: Record<string, unknown>,
+    readonly manifest: PixelDiffusionManifest,
     readonly unet: ConvertedGraph,
     readonly schedule: NoiseSchedule,
   ) {}
@@ -23,10 +24,10 @@ export class PixelDiffusionModel {
   }
 
   get imageSize(): number {
-    return this.manifest.imageSize as number;
+    return this.manifest.imageSize;
   }
   get channels(): number {
-    return this.manifest.channels as number;
+    return this.manifest.channels;
   }
 
   dispose(): void {

@@ -2,13 +2,14 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { SchedulerConfig, readSchedulerConfig } from '../schedule';
 import { ClipTokenizer } from './clipTokenizer';
-import { ConvertedGraph, readSagManifest } from './convertedGraph';
+import { ConvertedGraph } from './convertedGraph';
+import { StableDiffusionManifest, readSagManifest } from './sagManifest';
 
 /** A converted Stable Diffusion directory (`sag convert sd`): UNet, VAE, text encoder, tokenizer, scheduler. */
 export class StableDiffusionModels {
   private constructor(
     readonly dir: string,
-    readonly manifest: Record<string, unknown>,
+    readonly manifest: StableDiffusionManifest,
     readonly unetGraph: ConvertedGraph,
     readonly vaeDecoder: ConvertedGraph,
     readonly vaeEncoder: ConvertedGraph,
@@ -30,15 +31,15 @@ export class StableDiffusionModels {
   }
 
   get scalingFactor(): number {
-    return this.manifest.scalingFactor as number;
+    return this.manifest.scalingFactor;
   }
 
   get latentChannels(): number {
-    return this.manifest.latentChannels as number;
+    return this.manifest.latentChannels;
   }
 
   get vaeDownscale(): number {
-    return this.manifest.vaeDownscale as number;
+    return this.manifest.vaeDownscale;
   }
 
   /** eps = UNet(x, t, context): x [B, h, w, C] NHWC, t a (fractional) timestep, context [B, 77, D]. */

@@ -21,13 +21,13 @@ import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { tableauByName } from '../ode/tableaus';
 import { createSampler } from '../samplers';
 import { Denoiser } from '../guidance/denoiser';
+import { sagManifestFormat } from '../models/sagManifest';
 import { embeddedModelDir } from './embeddedModels';
+import { withInputName } from './inputName';
 import { DEFAULT_GENERATE_OPTIONS, GenerateOptions, LossKind } from './generateOptions';
 import { LatentDenoiser } from './latentDenoiser';
 import { PixelDenoiser } from './pixelDenoiser';
 import { SeededNoise } from '../samplers/seededNoise';
-import * as fs from 'fs';
-import * as path from 'path';
 
 export interface PipelineOptions {
   /** A `sag convert sd` directory or a pixel diffusion directory; default: the embedded digit model. */
@@ -89,16 +89,14 @@ export class Pipeline {
   static async load(options: PipelineOptions = {}): Promise<Pipeline> {
     const backend = await startBackend(options.backend ?? 'auto', { announce: options.announceBackend });
     const modelDir = options.model ?? embeddedModelDir('digit-unet');
-    const manifestFile = path.join(modelDir, 'sag.json');
-    if (!fs.existsSync(modelDir)) throw new Error(`--model ${modelDir}: model directory not found`);
-    if (!fs.existsSync(manifestFile))
+    const format = withInputName('--model', () => sagManifestFormat(modelDir));
+    if (format !== 'sag-stable-diffusion' && format !== 'sag-pixel-diffusion')
       throw new Error(
-        `--model ${modelDir}: not a converted model directory (no sag.json; run 'sag convert sd')`,
+        `--model ${modelDir}: a '${format}' directory is not a diffusion model (expected 'sag-stable-diffusion' or 'sag-pixel-diffusion')`,
       );
-    const format = (JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as { format?: string }).format;
     const sd = format === 'sag-stable-diffusion' ? await StableDiffusionModels.load(modelDir) : null;
     const pixel = format === 'sag-pixel-diffusion' ? await PixelDiffusionModel.load(modelDir) : null;
-    if (!sd && !pixel) throw new Error(`--model ${modelDir}: unsupported model format '${String(format)}'`);
+    // The embedded classifier guides the embedded model by default; a --classifier that is not there is an error.
     const classifierDir = options.classifier ?? (pixel ? embeddedModelDir('digit-classifier') : undefined);
     return new Pipeline(
       backend,
@@ -106,7 +104,7 @@ export class Pipeline {
       pixel,
       options.clip ? await ClipModel.load(options.clip) : null,
       options.arcface ? await ArcfaceModel.load(options.arcface) : null,
-      classifierDir && fs.existsSync(classifierDir) ? await ImageClassifier.load(classifierDir) : null,
+      classifierDir ? await withInputName('--classifier', () => ImageClassifier.load(classifierDir)) : null,
       {
         aestheticHead: options.aestheticHead ? await readAestheticHead(options.aestheticHead) : null,
         pickscore: options.pickscore ? await ClipModel.load(options.pickscore) : null,
@@ -117,16 +115,13 @@ export class Pipeline {
 
   /** Generation defaults recommended by the model directory (sag.json `defaults`), e.g. a gentler rho. */
   get modelDefaults(): Partial<GenerateOptions> {
-    const manifest = (this.sd?.manifest ?? this.pixel?.manifest ?? {}) as {
-      defaults?: Partial<GenerateOptions>;
-    };
-    return manifest.defaults ?? {};
+    return (this.pixel?.manifest.defaults ?? {}) as Partial<GenerateOptions>;
   }
 
   /** Default image size of the loaded model. */
   get defaultSize(): [number, number] {
     if (this.pixel) return [this.pixel.imageSize, this.pixel.imageSize];
-    const s = (this.sd as StableDiffusionModels).manifest.imageSize as number;
+    const s = (this.sd as StableDiffusionModels).manifest.imageSize;
     return [s, s];
   }
 
