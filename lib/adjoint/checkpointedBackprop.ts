@@ -16,9 +16,9 @@ export const checkpointedStepAdjoint: StepAdjoint = (problem, i, checkpoint, adj
  */
 export function checkpointedBackpropGradient(
   problem: EstimateProblem,
-  xT: tf.Tensor,
+  xt: tf.Tensor,
   loss: LossOnEstimate,
   options: EstimateGradientOptions = {},
 ): EstimateGradient {
-  return gradientThroughCheckpoints(problem, xT, loss, options, checkpointedStepAdjoint);
+  return gradientThroughCheckpoints(problem, xt, loss, options, checkpointedStepAdjoint);
 }

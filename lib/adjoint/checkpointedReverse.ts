@@ -44,13 +44,13 @@ export function adjointThroughCheckpoints(
  */
 export function gradientThroughCheckpoints(
   problem: EstimateProblem,
-  xT: tf.Tensor,
+  xt: tf.Tensor,
   loss: LossOnEstimate,
   options: EstimateGradientOptions,
   stepAdjoint: StepAdjoint,
 ): EstimateGradient {
   const checkpoints: tf.Tensor[] = [];
-  const x0hat = cleanEstimate(problem, xT, {
+  const x0hat = cleanEstimate(problem, xt, {
     eps0: options.eps0,
     onCheckpoint: (_i, xbar) => checkpoints.push(xbar.clone()),
   });

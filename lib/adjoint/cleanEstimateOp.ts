@@ -47,22 +47,22 @@ function keepingOuterTape<T>(fn: () => T): T {
  * n states). Any differentiable loss works:
  *
  *   const estimate = cleanEstimateOp(problem);
- *   const grad = tf.grad((x) => myLoss(estimate(x)))(xT);
+ *   const grad = tf.grad((x) => myLoss(estimate(x)))(xt);
  *
  * Outside tf.grad it is the plain estimate. The op's result is owned by the caller (or the enclosing tidy).
  */
 export function cleanEstimateOp(
   problem: EstimateProblem,
   options: CleanEstimateOpOptions = {},
-): (xT: tf.Tensor) => tf.Tensor {
+): (xt: tf.Tensor) => tf.Tensor {
   const stepAdjoint = STEP_ADJOINTS[options.method ?? 'symplectic'];
   if (!stepAdjoint)
     throw new Error(`cleanEstimateOp: method must be symplectic or checkpointed, got '${options.method}'`);
   // tfjs types customGrad's arguments as (...inputs: Array<Tensor | GradSaveFunc>).
   const op = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xT, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const [xt, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const checkpoints: tf.Tensor[] = [];
-    const value = cleanEstimate(problem, xT, {
+    const value = cleanEstimate(problem, xt, {
       eps0: options.eps0,
       onCheckpoint: (_i, xbar) => checkpoints.push(xbar.clone()),
     });
@@ -73,5 +73,5 @@ export function cleanEstimateOp(
         keepingOuterTape(() => [adjointThroughCheckpoints(problem, saved, dy, stepAdjoint)]),
     };
   };
-  return tf.customGrad(op) as (xT: tf.Tensor) => tf.Tensor;
+  return tf.customGrad(op) as (xt: tf.Tensor) => tf.Tensor;
 }

@@ -6,7 +6,7 @@ import { EstimateGradient, LossOnEstimate } from './gradientResult';
 /** Direct backprop: the whole n-step chain on one tape. Exact; memory grows with n. */
 export function directBackpropGradient(
   problem: EstimateProblem,
-  xT: tf.Tensor,
+  xt: tf.Tensor,
   loss: LossOnEstimate,
 ): EstimateGradient {
   let x0hat: tf.Tensor | null = null;
@@ -14,6 +14,6 @@ export function directBackpropGradient(
     const estimate = tf.keep(cleanEstimate(problem, x));
     x0hat = estimate;
     return loss(estimate);
-  })(xT);
+  })(xt);
   return { grad, x0hat: x0hat as unknown as tf.Tensor, loss: value as tf.Scalar };
 }

@@ -31,19 +31,19 @@ export function parseGradientMethod(value: string): GradientMethod {
 export function estimateGradient(
   method: GradientMethod,
   problem: EstimateProblem,
-  xT: tf.Tensor,
+  xt: tf.Tensor,
   loss: LossOnEstimate,
   options: EstimateGradientOptions = {},
 ): EstimateGradient {
   switch (method) {
     case 'direct':
-      return directBackpropGradient(problem, xT, loss);
+      return directBackpropGradient(problem, xt, loss);
     case 'checkpointed':
-      return checkpointedBackpropGradient(problem, xT, loss, options);
+      return checkpointedBackpropGradient(problem, xt, loss, options);
     case 'vanilla':
-      return vanillaAdjointGradient(problem, xT, loss, options);
+      return vanillaAdjointGradient(problem, xt, loss, options);
     case 'symplectic':
-      return symplecticAdjointGradient(problem, xT, loss, options);
+      return symplecticAdjointGradient(problem, xt, loss, options);
     default:
       throw new Error(`unknown gradient method '${String(method)}'`);
   }

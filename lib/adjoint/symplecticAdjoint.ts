@@ -48,9 +48,9 @@ export function symplecticStepAdjoint(
  */
 export function symplecticAdjointGradient(
   problem: EstimateProblem,
-  xT: tf.Tensor,
+  xt: tf.Tensor,
   loss: LossOnEstimate,
   options: EstimateGradientOptions = {},
 ): EstimateGradient {
-  return gradientThroughCheckpoints(problem, xT, loss, options, symplecticStepAdjoint);
+  return gradientThroughCheckpoints(problem, xt, loss, options, symplecticStepAdjoint);
 }

@@ -64,11 +64,11 @@ function augmentedBackwardStep(
  */
 export function vanillaAdjointGradient(
   problem: EstimateProblem,
-  xT: tf.Tensor,
+  xt: tf.Tensor,
   loss: LossOnEstimate,
   options: EstimateGradientOptions = {},
 ): EstimateGradient {
-  const x0hat = cleanEstimate(problem, xT, { eps0: options.eps0 });
+  const x0hat = cleanEstimate(problem, xt, { eps0: options.eps0 });
   const { value, grad: cotangent } = lossAndCotangent(loss, x0hat);
   let adjoint = tf.tidy(() => fromXbarAtEnd(problem, cotangent));
   cotangent.dispose();

@@ -1,6 +1,6 @@
 export { BACKEND_CHOICES, parseBackendChoice } from './backendNames';
 export type { BackendChoice } from './backendNames';
-export { startBackend, currentBackend } from './startBackend';
+export { startBackend } from './startBackend';
 export type { StartedBackend, StartBackendOptions } from './startBackend';
 export {
   convInputGradientAsForwardConv,

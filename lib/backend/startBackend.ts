@@ -28,11 +28,6 @@ export interface StartBackendOptions {
 
 let started: StartedBackend | null = null;
 
-/** The backend started by `startBackend`, or null before. */
-export function currentBackend(): StartedBackend | null {
-  return started;
-}
-
 function tryRequire(id: string): boolean {
   try {
     require(id);

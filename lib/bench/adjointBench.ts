@@ -65,7 +65,7 @@ export async function runAdjointBench(options: AdjointBenchOptions): Promise<Adj
   const net = new SyntheticEpsNet({ inChannels: 4, width: options.width, groups: 8, seed: options.seed });
   const schedule = new NoiseSchedule(SD_V1_SCHEDULER);
   const shape = [options.batch, options.resolution, options.resolution, 4];
-  const xT = tf.randomNormal(shape, 0, 1, 'float32', options.seed + 1);
+  const xt = tf.randomNormal(shape, 0, 1, 'float32', options.seed + 1);
   const target = tf.randomNormal(shape, 0, 0.5, 'float32', options.seed + 2);
   const loss = (x0hat: tf.Tensor) =>
     tf.tidy(() => tf.mul(tf.sum(tf.square(tf.sub(x0hat, target))), 0.5) as tf.Scalar);
@@ -79,7 +79,7 @@ export async function runAdjointBench(options: AdjointBenchOptions): Promise<Adj
         const problem = makeEstimateProblem(net.eps, schedule, options.timestep, { n, tableau });
         let reference: tf.Tensor | null = null;
         for (const method of methods) {
-          const run = () => estimateGradient(method, problem, xT, loss);
+          const run = () => estimateGradient(method, problem, xt, loss);
           const measured = await measurePeakBytes(run);
           const first: EstimateGradient = measured.result;
           const times: number[] = [];
@@ -110,7 +110,7 @@ export async function runAdjointBench(options: AdjointBenchOptions): Promise<Adj
       }
     }
   } finally {
-    tf.dispose([xT, target]);
+    tf.dispose([xt, target]);
     net.dispose();
   }
   return rows;

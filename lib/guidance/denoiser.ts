@@ -14,7 +14,6 @@ export interface EpsPrediction {
  * (the embedded default). All tensors NHWC; every returned tensor is owned by the caller.
  */
 export interface Denoiser {
-  readonly kind: 'latent' | 'pixel';
   readonly schedule: NoiseSchedule;
   /** CFG scale w (1 when the model has no classifier-free guidance). */
   readonly cfgScale: number;

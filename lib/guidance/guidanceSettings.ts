@@ -35,18 +35,15 @@ export function parseGuidanceMethod(value: string): GuidanceMethod {
 export type StepCount = number | string | { from: number; to: number };
 
 /** `4` (fixed) or `6:1` (linear from 6 at the window's first guided step to 1 at its last). */
-export function parseStepCountSchedule(n: StepCount): { schedule: StepCountSchedule; text: string } {
+export function parseStepCountSchedule(n: StepCount): StepCountSchedule {
   const value = typeof n === 'object' ? `${n.from}:${n.to}` : String(n);
   const parts = value.split(':').map((s) => Number(s.trim()));
   if (parts.length > 2 || parts.some((p) => !Number.isInteger(p) || p < 1)) {
     throw new Error(`--n: expected an integer >= 1 or 'from:to' (e.g. 6:1), got '${value}'`);
   }
-  if (parts.length === 1) return { schedule: () => parts[0], text: String(parts[0]) };
+  if (parts.length === 1) return () => parts[0];
   const [from, to] = parts;
-  return {
-    schedule: (k, count) => (count <= 1 ? from : Math.round(from + ((to - from) * k) / (count - 1))),
-    text: `${from}:${to}`,
-  };
+  return (k, count) => (count <= 1 ? from : Math.round(from + ((to - from) * k) / (count - 1)));
 }
 
 /** `30..69`, `30:69`, `all` or `none`, for T main steps. */

@@ -16,14 +16,6 @@ export class ConvertedGraph {
     return new ConvertedGraph(dir, await loadGraphModelDir(dir));
   }
 
-  get inputNames(): string[] {
-    return this.model.inputs.map((i) => i.name);
-  }
-
-  get outputNames(): string[] {
-    return this.model.outputs.map((o) => o.name);
-  }
-
   /** Runs the graph; returns the requested outputs in order (caller owns them). */
   execute(inputs: Record<string, tf.Tensor>, outputs: string[]): tf.Tensor[] {
     const result = this.model.execute(inputs, outputs);

@@ -76,11 +76,11 @@ export interface CleanEstimateOptions {
  */
 export function cleanEstimate(
   problem: EstimateProblem,
-  xT: tf.Tensor,
+  xt: tf.Tensor,
   options: CleanEstimateOptions = {},
 ): tf.Tensor {
   const n = stepCount(problem);
-  let xbar = toXbar(problem, xT);
+  let xbar = toXbar(problem, xt);
   for (let i = 0; i < n; i++) {
     options.onCheckpoint?.(i, xbar);
     const next = rungeKuttaStep(problem, i, xbar, i === 0 ? options.eps0 : undefined);

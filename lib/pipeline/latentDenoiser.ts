@@ -11,7 +11,6 @@ import { Denoiser, EpsPrediction } from '../guidance/denoiser';
  * [uncond, cond] contexts. Holds the two text embeddings [B, 77, D] (disposed by dispose()).
  */
 export class LatentDenoiser implements Denoiser {
-  readonly kind = 'latent' as const;
   readonly schedule: NoiseSchedule;
   readonly eps: EpsFunction;
 

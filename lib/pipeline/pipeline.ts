@@ -240,7 +240,7 @@ export class Pipeline {
     const size = o.size ?? this.defaultSize;
     const settings: GuidanceSettings = {
       method: o.guidance.length === 0 ? 'none' : o.method,
-      n: parseStepCountSchedule(o.n).schedule,
+      n: parseStepCountSchedule(o.n),
       tableau: tableauByName(o.tableau),
       grad: parseGradientMethod(o.grad),
       grid: o.grid,

@@ -7,7 +7,6 @@ import { Denoiser, EpsPrediction } from '../guidance/denoiser';
 
 /** An unconditional pixel-space eps-model (the embedded default): samples are images scaled to [-1, 1]. */
 export class PixelDenoiser implements Denoiser {
-  readonly kind = 'pixel' as const;
   readonly cfgScale = 1;
   readonly hasCfg = false;
   readonly eps: EpsFunction;

@@ -46,9 +46,9 @@ describe('rho', () => {
 
 describe('settings parsing', () => {
   test('adaptive n decreases linearly over the guided window', () => {
-    const { schedule } = parseStepCountSchedule('6:1');
+    const schedule = parseStepCountSchedule('6:1');
     expect(Array.from({ length: 6 }, (_, k) => schedule(k, 6))).toEqual([6, 5, 4, 3, 2, 1]);
-    expect(parseStepCountSchedule('4').schedule(3, 10)).toBe(4);
+    expect(parseStepCountSchedule('4')(3, 10)).toBe(4);
     expect(() => parseStepCountSchedule('0')).toThrow(
       "--n: expected an integer >= 1 or 'from:to' (e.g. 6:1), got '0'",
     );
