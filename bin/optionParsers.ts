@@ -44,6 +44,17 @@ export function parseChoiceList<T extends string>(
   };
 }
 
+/** A latent side: an integer >= 8 that SD's three downsamplings divide. */
+export function parseLatentSize(flag: string): (value: string) => number {
+  const integer = parseInteger(flag, 8);
+  return (value: string) => {
+    const v = integer(value);
+    if (v % 8 !== 0)
+      throw new InvalidArgumentError(`${flag}: expected a multiple of 8 (three downsamplings), got ${v}`);
+    return v;
+  };
+}
+
 /** A number in (0, 1]. */
 export function parseFraction(flag: string): (value: string) => number {
   return (value: string) => {

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
 import { formatConvBenchTable, runConvBench, sdUnetConvCases } from '../../lib/bench/convBench';
 import { guarded } from '../cliErrors';
-import { parseFraction, parseInteger } from '../optionParsers';
+import { parseFraction, parseInteger, parseLatentSize } from '../optionParsers';
 
 export function benchConvCommand(): Command {
   return new Command('conv')
@@ -13,7 +13,7 @@ export function benchConvCommand(): Command {
     .option(
       '--latent <size>',
       'latent height and width (64 = 512x512 images)',
-      parseInteger('--latent', 8),
+      parseLatentSize('--latent'),
       64,
     )
     .option('--batch <count>', 'batch (2 = classifier-free guidance)', parseInteger('--batch', 1), 2)
@@ -24,8 +24,6 @@ export function benchConvCommand(): Command {
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
-        if (opts.latent % 8 !== 0)
-          throw new Error(`--latent: expected a multiple of 8 (three downsamplings), got ${opts.latent}`);
         const backend = await startBackend(parseBackendChoice(opts.backend));
         const rows = await runConvBench(sdUnetConvCases(opts.latent, opts.scale, opts.batch), opts.repeats);
         process.stdout.write(

@@ -10,7 +10,13 @@ import { formatUnetBenchTable, profileUnet, runUnetBench } from '../../lib/bench
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
 import { scaledSdV15UnetConfig, writeSyntheticUnetGraph } from '../../converters/bench/syntheticUnetGraph';
 import { guarded } from '../cliErrors';
-import { parseChoiceList, parseFraction, parseInteger, parseIntegerList } from '../optionParsers';
+import {
+  parseChoiceList,
+  parseFraction,
+  parseInteger,
+  parseIntegerList,
+  parseLatentSize,
+} from '../optionParsers';
 
 /** The device limits that decide whether SD's 4096x4096 attention scores fit in one binding (webgpu only). */
 function deviceLimits(): string {
@@ -35,7 +41,7 @@ export function benchUnetCommand(): Command {
     .option(
       '--latent <size>',
       'latent height and width (64 = 512x512 images)',
-      parseInteger('--latent', 8),
+      parseLatentSize('--latent'),
       64,
     )
     .option('--n <list>', 'estimate steps', parseIntegerList('--n'), [1, 4, 8])
@@ -57,8 +63,6 @@ export function benchUnetCommand(): Command {
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
-        if (opts.latent % 8 !== 0)
-          throw new Error(`--latent: expected a multiple of 8 (three downsamplings), got ${opts.latent}`);
         const backend = await startBackend(parseBackendChoice(opts.backend));
         const config = scaledSdV15UnetConfig(opts.scale);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sag-bench-unet-'));

@@ -6,6 +6,7 @@ import { NoiseSchedule, SD_V1_SCHEDULER } from '../schedule';
 import { readScalar } from '../backend/readTensor';
 import { measurePeakBytes, syncOnTensor } from './peakMemory';
 import { formatTextTable } from './textTable';
+import { median } from './timing';
 
 export interface AdjointBenchOptions {
   methods: GradientMethod[];
@@ -50,11 +51,6 @@ export interface AdjointBenchRow {
 async function relativeError(got: tf.Tensor, reference: tf.Tensor): Promise<number> {
   const ratio = tf.tidy(() => tf.div(tf.norm(tf.sub(got, reference)), tf.norm(reference)));
   return readScalar(ratio).finally(() => ratio.dispose());
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /**

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { convInputGradientAsForwardConv } from '../backend/fastConvGradient';
 import { readScalar } from '../backend/readTensor';
-import { syncOnTensor } from './peakMemory';
 import { formatTextTable } from './textTable';
+import { medianTensorTime } from './timing';
 
 /** One NHWC convolution as SD v1.5's UNet runs it (batch 2 = classifier-free guidance). */
 export interface ConvCase {
@@ -60,29 +60,6 @@ export interface ConvBenchRow {
   relErr: number;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** Median time of `repeats` runs after two warm-ups (which also compile the shaders on a GPU). */
-async function timeRuns(run: () => tf.Tensor, repeats: number): Promise<number> {
-  for (let w = 0; w < 2; w++) {
-    const warm = run();
-    await syncOnTensor(warm);
-    warm.dispose();
-  }
-  const times: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const start = performance.now();
-    const result = run();
-    await syncOnTensor(result);
-    times.push(performance.now() - start);
-    result.dispose();
-  }
-  return median(times);
-}
-
 /** Forward, stock input VJP and sag's input VJP of each convolution, on the current backend. */
 export async function runConvBench(
   cases: ConvCase[],
@@ -105,9 +82,13 @@ export async function runConvBench(
       return dx;
     };
     try {
-      const forwardMs = await timeRuns(() => tf.conv2d(x, filter as tf.Tensor4D, c.stride, 'same'), repeats);
-      const stockInputVjpMs = await timeRuns(stock, repeats);
-      const sagInputVjpMs = await timeRuns(sag, repeats);
+      const forwardMs = await medianTensorTime(
+        () => tf.conv2d(x, filter as tf.Tensor4D, c.stride, 'same'),
+        repeats,
+        2,
+      );
+      const stockInputVjpMs = await medianTensorTime(stock, repeats, 2);
+      const sagInputVjpMs = await medianTensorTime(sag, repeats, 2);
       const ratio = tf.tidy(() => {
         const a = stock();
         return tf.div(tf.norm(tf.sub(sag(), a)), tf.norm(a));

@@ -4,6 +4,7 @@ import { GuidanceMethod } from '../guidance/guidanceSettings';
 import { GenerateOptions } from '../pipeline/generateOptions';
 import { Pipeline } from '../pipeline/pipeline';
 import { formatTextTable } from './textTable';
+import { median } from './timing';
 
 export interface GuidanceBenchConfig {
   method: GuidanceMethod;
@@ -27,11 +28,6 @@ export interface GuidanceBenchRow extends GuidanceBenchConfig {
   stepMs: number;
   /** Peak tensor bytes of a one-step run (guided step, decode, final loss) above what was live before. */
   peakBytes: number;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)] : 0;
 }
 
 /**

@@ -9,6 +9,7 @@ import { EULER, makeEstimateProblem } from '../ode';
 import { measurePeakBytes, syncOnTensor } from './peakMemory';
 import { PytorchWorker } from './pytorchWorker';
 import { formatTextTable } from './textTable';
+import { median, timeTensorRun } from './timing';
 
 export interface PytorchBenchOptions {
   unetDir: string;
@@ -40,11 +41,6 @@ export interface PytorchBenchResult {
   /** ||torch - sag|| / ||sag|| of eps and of the classifier's logits on the same inputs. */
   agreement: { eps_rel: number; logits_rel: number };
   rows: PytorchBenchRow[];
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function writeTensor(file: string, t: tf.Tensor): Promise<void> {
@@ -112,19 +108,11 @@ export async function runPytorchBench(options: PytorchBenchOptions): Promise<Pyt
           const message = { ...request, x: xFile, shape: x.shape, grid, target: options.target, batch };
           const torchTimes: number[] = [];
           const sagTimes: number[] = [];
-          const sagOnce = async () => {
-            const start = performance.now();
-            const result = sagRun();
-            await syncOnTensor(result);
-            const ms = performance.now() - start;
-            result.dispose();
-            return ms;
-          };
           await worker.request({ cmd: 'time', ...message });
-          await sagOnce();
+          await timeTensorRun(sagRun);
           for (let r = 0; r < options.repeats; r++) {
             torchTimes.push((await worker.request<{ ms: number }>({ cmd: 'time', ...message })).ms);
-            sagTimes.push(await sagOnce());
+            sagTimes.push(await timeTensorRun(sagRun));
           }
           const torchPeak = await worker.request<{ peak_bytes: number }>({ cmd: 'peak', ...message });
           const sagPeak = await measurePeakBytes(async () => {

@@ -7,6 +7,7 @@ import { NoiseSchedule, SD_V1_SCHEDULER } from '../schedule';
 import { KernelProfile, profileKernels } from './kernelProfile';
 import { measurePeakBytes, syncOnTensor } from './peakMemory';
 import { formatTextTable } from './textTable';
+import { medianTensorTime } from './timing';
 
 export interface UnetBenchOptions {
   /** The converted UNet graph (inputs sample, timestep, encoder_hidden_states). */
@@ -39,11 +40,6 @@ export interface UnetBenchRow {
   relErrVsDirect: number | null;
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 function gpuAllocatedBytes(): number | null {
   const memory = tf.memory() as { numBytesAllocatedInGPU?: number };
   return memory.numBytesAllocatedInGPU ?? null;
@@ -69,18 +65,7 @@ async function measure(run: () => tf.Tensor, repeats: number): Promise<{ ms: num
     return result;
   });
   measured.result.dispose();
-  const warm = run();
-  await syncOnTensor(warm);
-  warm.dispose();
-  const times: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const start = performance.now();
-    const result = run();
-    await syncOnTensor(result);
-    times.push(performance.now() - start);
-    result.dispose();
-  }
-  return { ms: median(times), peakBytes: measured.peakBytes };
+  return { ms: await medianTensorTime(run, repeats, 1), peakBytes: measured.peakBytes };
 }
 
 /**
