@@ -24,8 +24,22 @@ export type {
   GenerateCallbacks,
   GenerateRunOptions,
 } from './pipeline/pipeline';
-export { DEFAULT_GENERATE_OPTIONS, STYLE_PRESET, LOSS_KINDS } from './pipeline/generateOptions';
-export type { GenerateOptions, LossKind } from './pipeline/generateOptions';
+export {
+  DEFAULT_GENERATE_OPTIONS,
+  GENERATE_OPTION_NAMES,
+  GENERATE_OPTION_SPECS,
+} from './options/generateOptions';
+export type { GenerateOptions, GenerateOptionName } from './options/generateOptions';
+export type { OptionSpec } from './options/optionSpec';
+export { InvalidOptionError } from './options/invalidOption';
+export { resolveGenerateOptions } from './options/resolveGenerateOptions';
+export { generateOptionsFromJson, generateOptionsToJson } from './options/optionsJson';
+export { STYLE_PRESET, styleWindowFor } from './options/stylePreset';
+export { LOSS_KINDS } from './options/lossOptions';
+export type { LossKind, LossWeights, GuidanceTarget } from './options/lossOptions';
+export type { StepCount } from './options/stepCountOption';
+export type { GuidanceWindow } from './options/windowOption';
+export type { ImageSize } from './options/sizeOption';
 export { LatentDenoiser } from './pipeline/latentDenoiser';
 export { PixelDenoiser } from './pipeline/pixelDenoiser';
 export { embeddedModelDir } from './pipeline/embeddedModels';
@@ -33,8 +47,8 @@ export type { Denoiser, EpsPrediction } from './guidance/denoiser';
 export { SeededNoise } from './samplers/seededNoise';
 export { runGuidedSampling, guidedStep } from './guidance/guidedSampling';
 export type { StepRecord, GuidedSamplingRun } from './guidance/guidedSampling';
-export { GUIDANCE_METHODS, parseStepCountSchedule, parseWindow } from './guidance/guidanceSettings';
-export type { GuidanceMethod, GuidanceSettings, StepCount } from './guidance/guidanceSettings';
+export { GUIDANCE_METHODS, stepCountSchedule } from './guidance/guidanceSettings';
+export type { GuidanceMethod, GuidanceSettings } from './guidance/guidanceSettings';
 export { createStyleLoss } from './losses/styleLoss';
 export { createClipScoreLoss } from './losses/clipScoreLoss';
 export { createObjectLoss } from './losses/objectLoss';

@@ -8,7 +8,8 @@ import {
 } from '../../lib/bench/guidanceBench';
 import { GUIDANCE_METHODS, GuidanceMethod } from '../../lib/guidance/guidanceSettings';
 import { TABLEAUS } from '../../lib/ode/tableaus';
-import { GenerateOptions, LOSS_KINDS, LossKind } from '../../lib/pipeline/generateOptions';
+import { GenerateOptions } from '../../lib/options/generateOptions';
+import { LOSS_KINDS, LossKind } from '../../lib/options/lossOptions';
 import { Pipeline } from '../../lib/pipeline/pipeline';
 import { guarded } from '../cliErrors';
 import { parseChoiceList, parseInteger, parseIntegerList } from '../optionParsers';
@@ -99,7 +100,6 @@ export function benchGuidanceCommand(): Command {
         });
         try {
           const base: Partial<GenerateOptions> = {
-            ...pipeline.modelDefaults,
             guidance: flags.guidance ?? ['class'],
             target: flags.target ?? (flags.model ? null : '7'),
             num: flags.num,
@@ -109,7 +109,7 @@ export function benchGuidanceCommand(): Command {
           if (flags.ref) base.ref = flags.ref;
           if (flags.prompt) base.prompt = flags.prompt;
           if (flags.size) base.size = [flags.size, flags.size];
-          if (flags.tableau) base.tableau = flags.tableau;
+          if (flags.tableau) base.tableau = TABLEAUS[flags.tableau];
           const rows = await runGuidanceBench(pipeline, {
             configs: configurations(flags),
             base,

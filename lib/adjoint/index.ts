@@ -19,11 +19,6 @@ export type { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from '
 export const GRADIENT_METHODS = ['symplectic', 'direct', 'checkpointed', 'vanilla'] as const;
 export type GradientMethod = (typeof GRADIENT_METHODS)[number];
 
-export function parseGradientMethod(value: string): GradientMethod {
-  if ((GRADIENT_METHODS as readonly string[]).includes(value)) return value as GradientMethod;
-  throw new Error(`--grad: expected one of ${GRADIENT_METHODS.join(', ')}, got '${value}'`);
-}
-
 /**
  * dL/dx_t through the clean estimate of `problem`, by the chosen method. All methods return the same quantities;
  * the caller owns `grad` and `x0hat`.

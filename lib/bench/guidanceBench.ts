@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { GradientMethod } from '../adjoint';
 import { GuidanceMethod } from '../guidance/guidanceSettings';
-import { GenerateOptions } from '../pipeline/generateOptions';
+import { GenerateOptions } from '../options/generateOptions';
 import { Pipeline } from '../pipeline/pipeline';
 import { formatTextTable } from './textTable';
 import { median } from './timing';
@@ -45,7 +45,7 @@ export async function runGuidanceBench(
     const run: Partial<GenerateOptions> = {
       ...options.base,
       method: config.method,
-      n: String(config.n),
+      n: config.n,
       grad: config.grad,
       window: 'all',
       repeats: 1,

@@ -1,6 +1,7 @@
 import { GradientMethod } from '../adjoint';
 import { ButcherTableau } from '../ode/butcherTableau';
 import { EstimateGridKind } from '../ode/estimateGrid';
+import type { StepCount } from '../options/stepCountOption';
 
 export const GUIDANCE_METHODS = ['sag', 'freedom', 'ug', 'none'] as const;
 export type GuidanceMethod = (typeof GUIDANCE_METHODS)[number];
@@ -26,37 +27,9 @@ export interface GuidanceSettings {
   rho: { mode: RhoMode; scale: number; max: number };
 }
 
-export function parseGuidanceMethod(value: string): GuidanceMethod {
-  if ((GUIDANCE_METHODS as readonly string[]).includes(value)) return value as GuidanceMethod;
-  throw new Error(`--method: expected one of ${GUIDANCE_METHODS.join(', ')}, got '${value}'`);
-}
-
-/** n as the library takes it: `4`, `{ from: 6, to: 1 }`, or the CLI's text `'4'` / `'6:1'`. */
-export type StepCount = number | string | { from: number; to: number };
-
-/** `4` (fixed) or `6:1` (linear from 6 at the window's first guided step to 1 at its last). */
-export function parseStepCountSchedule(n: StepCount): StepCountSchedule {
-  const value = typeof n === 'object' ? `${n.from}:${n.to}` : String(n);
-  const parts = value.split(':').map((s) => Number(s.trim()));
-  if (parts.length > 2 || parts.some((p) => !Number.isInteger(p) || p < 1)) {
-    throw new Error(`--n: expected an integer >= 1 or 'from:to' (e.g. 6:1), got '${value}'`);
-  }
-  if (parts.length === 1) return () => parts[0];
-  const [from, to] = parts;
+/** n for each guided step: fixed, or linear from `from` at the window's first guided step to `to` at its last. */
+export function stepCountSchedule(n: StepCount): StepCountSchedule {
+  if (typeof n === 'number') return () => n;
+  const { from, to } = n;
   return (k, count) => (count <= 1 ? from : Math.round(from + ((to - from) * k) / (count - 1)));
-}
-
-/** `30..69`, `30:69`, `all` or `none`, for T main steps. */
-export function parseWindow(value: string, steps: number): { start: number; end: number } {
-  if (value === 'all') return { start: 0, end: steps - 1 };
-  if (value === 'none') return { start: 1, end: 0 };
-  const m = /^(\d+)\s*(?:\.\.|:|-)\s*(\d+)$/.exec(value.trim());
-  if (!m)
-    throw new Error(`--window: expected 'start..end' (main-step indices), 'all' or 'none', got '${value}'`);
-  const start = Number(m[1]);
-  const end = Number(m[2]);
-  if (start > end)
-    throw new Error(`--window: ${value} is reversed (expected start <= end, e.g. ${end}..${start})`);
-  if (end >= steps) throw new Error(`--window: ${value} is not inside main steps 0..${steps - 1}`);
-  return { start, end };
 }

@@ -1,4 +1,6 @@
-import type { GenerateOptions } from '../pipeline/generateOptions';
+import type { GenerateOptions } from '../options/generateOptions';
+import { generateOptionsToJson } from '../options/optionsJson';
+import { formatStepCount } from '../options/stepCountOption';
 
 /** What a PNG written by `sag generate` / `sag stylize` records about how it was made. */
 export interface RecordedGeneration {
@@ -7,8 +9,8 @@ export interface RecordedGeneration {
   backend: string;
   /** Model flags as given (directories and files); absent ones are the embedded defaults. */
   models: Record<string, string | undefined>;
-  /** The effective generation options (of the first method when several were compared). */
-  options: GenerateOptions;
+  /** The effective generation options in their JSON form (of the first method when several were compared). */
+  options: Record<string, unknown>;
   /** The methods of a --compare grid, else absent. */
   compare?: string[];
   upscale: number;
@@ -20,8 +22,11 @@ const MARKER = 'sag: ';
  * The text stored under the PNG keyword `parameters`: the lines other Stable Diffusion tools show (prompt,
  * negative prompt, a settings line), then one line `sag: <JSON>` with everything needed to run it again.
  */
-export function formatParameters(r: RecordedGeneration): string {
-  const o = r.options;
+export function formatParameters(
+  generation: Omit<RecordedGeneration, 'options'> & { options: GenerateOptions },
+): string {
+  const o = generation.options;
+  const r: RecordedGeneration = { ...generation, options: generateOptionsToJson(o) };
   const settings = [
     `Steps: ${o.steps}`,
     `Sampler: ${o.sampler}`,
@@ -31,7 +36,7 @@ export function formatParameters(r: RecordedGeneration): string {
     `Model: ${r.models.model ?? 'embedded digit-unet'}`,
     `Guidance: ${o.guidance.length ? o.guidance.join('+') : 'none'}`,
     `Method: ${r.compare ? r.compare.join('/') : o.method}`,
-    `n: ${typeof o.n === 'object' ? `${o.n.from}:${o.n.to}` : o.n}`,
+    `n: ${formatStepCount(o.n)}`,
     `Rho scale: ${o.rhoScale}`,
     `Backend: ${r.backend}`,
     `Version: sag ${r.sagVersion}`,

@@ -71,7 +71,7 @@ export function imageFormatForPath(file: string): 'png' | 'jpeg' {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.png') return 'png';
   if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
-  throw new Error(`--out ${file}: expected a .png, .jpg or .jpeg file name`);
+  throw new Error(`${file}: expected a .png, .jpg or .jpeg file name`);
 }
 
 /** Writes an image tensor [H, W, C] in [0, 1] to a .png/.jpg path, atomically. */

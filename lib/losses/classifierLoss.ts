@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../options/invalidOption';
 import * as tf from '@tensorflow/tfjs';
 import { ImageClassifier } from '../models/imageClassifier';
 import { featureMapTokens, gramDistance, gramMatrix } from './gram';
@@ -6,7 +7,10 @@ import { ImageLoss, makeImageLoss } from './imageLoss';
 /** Cross-entropy of the target label under an image classifier, summed over the batch. */
 export function createClassifierLoss(classifier: ImageClassifier, target: number): ImageLoss {
   if (!Number.isInteger(target) || target < 0 || target >= classifier.classes) {
-    throw new Error(`--target: expected a class index in 0..${classifier.classes - 1}, got ${target}`);
+    throw new InvalidOptionError(
+      'target',
+      `expected a class index in 0..${classifier.classes - 1}, got ${target}`,
+    );
   }
   return makeImageLoss('class', (image) => {
     const logSoftmax = tf.logSoftmax(classifier.logits(image));

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../options/invalidOption';
 import * as tf from '@tensorflow/tfjs';
 import { ClipModel } from '../models/clipModel';
 import { clipImageEmbedding } from './clipScoreLoss';
@@ -16,7 +17,8 @@ export function sphericalDistance(u: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor2D {
 
 /** Object personalisation: mean spherical distance of CLIP image embeddings to the reference images', summed over the batch. */
 export function createObjectLoss(clip: ClipModel, references: tf.Tensor4D[]): ImageLoss {
-  if (references.length === 0) throw new Error('--ref: the object loss needs at least one reference image');
+  if (references.length === 0)
+    throw new InvalidOptionError('ref', 'the object loss needs at least one reference image');
   const target = tf.tidy(
     () =>
       tf.concat(

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../options/invalidOption';
 import { NoiseSchedule, OdePoint } from '../schedule/noiseSchedule';
 import { roundHalfEven } from '../samplers/timestepSpacing';
 
@@ -6,7 +7,7 @@ export type EstimateGridKind = (typeof ESTIMATE_GRIDS)[number];
 
 export function assertStepCount(n: number): void {
   if (!Number.isInteger(n) || n < 1)
-    throw new Error(`--n: the number of estimate steps must be an integer >= 1, got ${n}`);
+    throw new InvalidOptionError('n', `the number of estimate steps must be an integer >= 1, got ${n}`);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../options/invalidOption';
 import { ButcherTableau, defineTableau } from './butcherTableau';
 
 export const EULER = defineTableau({ name: 'euler', a: [[]], b: [1], c: [0] });
@@ -22,6 +23,10 @@ export const TABLEAUS: Readonly<Record<string, ButcherTableau>> = Object.freeze(
 
 export function tableauByName(name: string): ButcherTableau {
   const t = TABLEAUS[name];
-  if (!t) throw new Error(`--tableau: expected one of ${Object.keys(TABLEAUS).join(', ')}, got '${name}'`);
+  if (!t)
+    throw new InvalidOptionError(
+      'tableau',
+      `expected one of ${Object.keys(TABLEAUS).join(', ')}, got '${name}'`,
+    );
   return t;
 }

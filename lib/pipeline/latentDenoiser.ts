@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../options/invalidOption';
 import * as tf from '@tensorflow/tfjs';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { EpsFunction } from '../ode/epsFunction';
@@ -31,7 +32,10 @@ export class LatentDenoiser implements Denoiser {
   sampleShape(batch: number, height: number, width: number): [number, number, number, number] {
     const f = this.sd.vaeDownscale;
     if (height % f !== 0 || width % f !== 0)
-      throw new Error(`--size: image sides must be multiples of ${f} for this model, got ${height}x${width}`);
+      throw new InvalidOptionError(
+        'size',
+        `image sides must be multiples of ${f} for this model, got ${height}x${width}`,
+      );
     return [batch, height / f, width / f, this.sd.latentChannels];
   }
 

@@ -1,33 +1,29 @@
 import * as tf from '@tensorflow/tfjs';
-import { parseGradientMethod } from '../adjoint';
 import { BackendChoice, StartedBackend, startBackend } from '../backend';
 import { readNumbers } from '../backend/readTensor';
-import { GuidanceSettings, parseStepCountSchedule, parseWindow } from '../guidance/guidanceSettings';
+import { Denoiser } from '../guidance/denoiser';
 import { StepRecord, runGuidedSampling } from '../guidance/guidedSampling';
-import { imageFileToTensor } from '../io/imageFile';
 import { AestheticHead, readAestheticHead } from '../losses/aestheticHead';
-import { createAestheticLoss } from '../losses/aestheticLoss';
-import { createClassifierLoss, createClassifierStyleLoss } from '../losses/classifierLoss';
-import { createClipScoreLoss } from '../losses/clipScoreLoss';
-import { createFaceIdLoss } from '../losses/faceIdLoss';
-import { ImageLoss, weightedSum } from '../losses/imageLoss';
-import { createObjectLoss } from '../losses/objectLoss';
-import { createStyleLoss } from '../losses/styleLoss';
+import { ImageLoss } from '../losses/imageLoss';
 import { ArcfaceModel } from '../models/arcfaceModel';
 import { ClipModel } from '../models/clipModel';
 import { ImageClassifier } from '../models/imageClassifier';
 import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
-import { StableDiffusionModels } from '../models/stableDiffusionModels';
-import { tableauByName } from '../ode/tableaus';
-import { createSampler } from '../samplers';
-import { Denoiser } from '../guidance/denoiser';
 import { sagManifestFormat } from '../models/sagManifest';
+import { StableDiffusionModels } from '../models/stableDiffusionModels';
+import { GenerateOptions } from '../options/generateOptions';
+import { generateOptionsFromJson } from '../options/optionsJson';
+import { resolveGenerateOptions } from '../options/resolveGenerateOptions';
+import { createSampler } from '../samplers';
+import { SeededNoise } from '../samplers/seededNoise';
 import { embeddedModelDir } from './embeddedModels';
+import { LossModels, buildGuidanceLoss } from './guidanceLoss';
+import { initialSample } from './initialSample';
 import { withInputName } from './inputName';
-import { DEFAULT_GENERATE_OPTIONS, GenerateOptions, LossKind } from './generateOptions';
 import { LatentDenoiser } from './latentDenoiser';
 import { PixelDenoiser } from './pixelDenoiser';
-import { SeededNoise } from '../samplers/seededNoise';
+import { ResourcePeaks } from './resourcePeaks';
+import { guidanceSettingsFor } from './runSettings';
 
 export interface PipelineOptions {
   /** A `sag convert sd` directory or a pixel diffusion directory; default: the embedded digit model. */
@@ -84,6 +80,8 @@ export class Pipeline {
       pickscore: ClipModel | null;
       hps: ClipModel | null;
     },
+    /** Generation defaults recommended by the model directory (sag.json `defaults`), e.g. a gentler rho. */
+    readonly modelDefaults: Partial<GenerateOptions>,
   ) {}
 
   static async load(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -96,6 +94,10 @@ export class Pipeline {
       );
     const sd = format === 'sag-stable-diffusion' ? await StableDiffusionModels.load(modelDir) : null;
     const pixel = format === 'sag-pixel-diffusion' ? await PixelDiffusionModel.load(modelDir) : null;
+    const modelDefaults = generateOptionsFromJson(
+      pixel?.manifest.defaults ?? {},
+      `--model ${modelDir}: sag.json defaults`,
+    );
     // The embedded classifier guides the embedded model by default; a --classifier that is not there is an error.
     const classifierDir = options.classifier ?? (pixel ? embeddedModelDir('digit-classifier') : undefined);
     return new Pipeline(
@@ -110,12 +112,8 @@ export class Pipeline {
         pickscore: options.pickscore ? await ClipModel.load(options.pickscore) : null,
         hps: options.hps ? await ClipModel.load(options.hps) : null,
       },
+      modelDefaults,
     );
-  }
-
-  /** Generation defaults recommended by the model directory (sag.json `defaults`), e.g. a gentler rho. */
-  get modelDefaults(): Partial<GenerateOptions> {
-    return (this.pixel?.manifest.defaults ?? {}) as Partial<GenerateOptions>;
   }
 
   /** Default image size of the loaded model. */
@@ -123,6 +121,25 @@ export class Pipeline {
     if (this.pixel) return [this.pixel.imageSize, this.pixel.imageSize];
     const s = (this.sd as StableDiffusionModels).manifest.imageSize;
     return [s, s];
+  }
+
+  private get lossModels(): LossModels {
+    return { clip: this.clip, arcface: this.arcface, classifier: this.classifier, ...this.extras };
+  }
+
+  /**
+   * 1. The run's options: defaults, the model's recommendations, the caller's values; validated. A pixel model
+   * has no classifier-free guidance, so its CFG scale is 1 whatever was asked.
+   */
+  resolveOptions(partial: Partial<GenerateOptions>, warn: (message: string) => void): GenerateOptions {
+    const o = resolveGenerateOptions(partial, this.modelDefaults);
+    if (this.pixel) {
+      if (partial.cfg !== undefined && partial.cfg !== 1)
+        warn(`this model has no classifier-free guidance: --cfg ${partial.cfg} is ignored`);
+      if (o.prompt) warn('this model is unconditional: the prompt is ignored');
+      o.cfg = 1;
+    }
+    return o;
   }
 
   private textEmbeddings(prompt: string, batch: number, warn: (m: string) => void): tf.Tensor {
@@ -138,96 +155,28 @@ export class Pipeline {
     });
   }
 
-  private loadReference(file: string, size?: [number, number]): tf.Tensor4D {
-    return imageFileToTensor(file, 3, size);
-  }
-
-  private buildLoss(kind: LossKind, o: GenerateOptions): ImageLoss {
-    const need = <T>(model: T | null, flag: string): T => {
-      if (!model) throw new Error(`--guidance ${kind} needs ${flag}`);
-      return model;
-    };
-    switch (kind) {
-      case 'style': {
-        if (!o.style) throw new Error('--guidance style needs --style <image>');
-        const image = this.loadReference(o.style);
-        try {
-          if (this.clip) return createStyleLoss(this.clip, image, o.styleLayer);
-          return createClassifierStyleLoss(
-            need(this.classifier, '--clip <dir> (or a classifier for pixel models)'),
-            image,
-          );
-        } finally {
-          image.dispose();
-        }
-      }
-      case 'clip':
-        return createClipScoreLoss(need(this.clip, '--clip <dir>'), o.target ?? o.prompt);
-      case 'object': {
-        const refs = o.ref.map((r) => this.loadReference(r));
-        try {
-          return createObjectLoss(need(this.clip, '--clip <dir>'), refs);
-        } finally {
-          tf.dispose(refs);
-        }
-      }
-      case 'face': {
-        if (o.ref.length === 0) throw new Error('--guidance face needs --ref <face image>');
-        const face = this.loadReference(o.ref[0]);
-        try {
-          return createFaceIdLoss(need(this.arcface, '--arcface <dir>'), face);
-        } finally {
-          face.dispose();
-        }
-      }
-      case 'aesthetic': {
-        const head = this.extras.aestheticHead;
-        return createAestheticLoss(
-          {
-            head: head
-              ? {
-                  clip: need(this.clip, '--clip <dir> (the CLIP model of the aesthetic head)'),
-                  head,
-                  weight: 0.5,
-                }
-              : undefined,
-            pickScore: this.extras.pickscore ? { clip: this.extras.pickscore, weight: 10 } : undefined,
-            hps: this.extras.hps ? { clip: this.extras.hps, weight: 2 } : undefined,
-          },
-          o.prompt,
-        );
-      }
-      case 'class': {
-        const target = Number(o.target);
-        if (o.target === null || !Number.isInteger(target))
-          throw new Error(`--target: class guidance needs a class index, got '${o.target}'`);
-        return createClassifierLoss(need(this.classifier, '--classifier <dir>'), target);
-      }
+  /** 2. The model as the sampling loop sees it (text encoded for latent models); the caller disposes it. */
+  private createDenoiser(o: GenerateOptions, warn: (m: string) => void): Denoiser & { dispose(): void } {
+    if (this.sd) {
+      const cond = this.textEmbeddings(o.prompt, o.num, warn);
+      const uncond = this.textEmbeddings(o.negativePrompt, o.num, warn);
+      return new LatentDenoiser(this.sd, cond, uncond, o.cfg);
     }
+    const pixel = this.pixel as PixelDiffusionModel;
+    return new PixelDenoiser(pixel.unet, pixel.schedule, pixel.channels, pixel.imageSize);
   }
 
+  /**
+   * One run: options, denoiser, loss, start sample, guided sampling, decoding, the final loss of each image.
+   * The caller owns `images` of the result.
+   */
   async generate(
     partial: Partial<GenerateOptions>,
     callbacks: GenerateRunOptions = {},
   ): Promise<GenerateResult> {
-    const o: GenerateOptions = {
-      ...DEFAULT_GENERATE_OPTIONS,
-      ...this.modelDefaults,
-      ...definedOnly(partial),
-    };
     const warn = callbacks.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
-    if (!Number.isInteger(o.num) || o.num < 1)
-      throw new Error(`--num: expected an integer >= 1, got ${o.num}`);
-    if (!Number.isInteger(o.repeats) || o.repeats < 1)
-      throw new Error(`--repeats: expected an integer >= 1, got ${o.repeats}`);
-    if (!(o.rhoScale >= 0)) throw new Error(`--rho-scale: expected a number >= 0, got ${o.rhoScale}`);
-    if (!(o.rhoMax > 0)) throw new Error(`--rho-max: expected a number > 0, got ${o.rhoMax}`);
-    if (!(o.strength > 0 && o.strength <= 1))
-      throw new Error(`--strength: expected a number in (0, 1], got ${o.strength}`);
-    assertReferencesAreUsed(o);
-    if (this.pixel && partial.cfg !== undefined && partial.cfg !== 1)
-      warn(`this model has no classifier-free guidance: --cfg ${partial.cfg} is ignored`);
-    if (this.pixel) o.cfg = 1;
+    const o = this.resolveOptions(partial, warn);
+    const settings = guidanceSettingsFor(o);
     const timings: Record<string, number> = {};
     const time = <T>(phase: string, fn: () => T): T => {
       const start = performance.now();
@@ -237,63 +186,24 @@ export class Pipeline {
         timings[phase] = (timings[phase] ?? 0) + performance.now() - start;
       }
     };
-    const size = o.size ?? this.defaultSize;
-    const settings: GuidanceSettings = {
-      method: o.guidance.length === 0 ? 'none' : o.method,
-      n: parseStepCountSchedule(o.n),
-      tableau: tableauByName(o.tableau),
-      grad: parseGradientMethod(o.grad),
-      grid: o.grid,
-      window: parseWindow(o.window, o.steps),
-      repeats: o.repeats,
-      rho: { mode: o.rhoMode, scale: o.rhoScale, max: o.rhoMax },
-    };
     const held: { dispose(): void }[] = [];
     try {
-      let denoiser: Denoiser;
-      if (this.sd) {
-        const cond = time('text', () => this.textEmbeddings(o.prompt, o.num, warn));
-        const uncond = time('text', () => this.textEmbeddings(o.negativePrompt, o.num, warn));
-        const latent = new LatentDenoiser(this.sd, cond, uncond, o.cfg);
-        held.push(latent);
-        denoiser = latent;
-      } else {
-        const pixel = this.pixel as PixelDiffusionModel;
-        if (o.prompt) warn('this model is unconditional: the prompt is ignored');
-        denoiser = new PixelDenoiser(pixel.unet, pixel.schedule, pixel.channels, pixel.imageSize);
-      }
+      const denoiser = this.sd
+        ? time('text', () => this.createDenoiser(o, warn))
+        : this.createDenoiser(o, warn);
+      held.push(denoiser);
       // Built even for method 'none' so that unguided images report the same loss (comparison grids).
-      const loss =
-        o.guidance.length === 0
-          ? null
-          : time('setup', () =>
-              weightedSum(
-                o.guidance.map((k) => ({ loss: this.buildLoss(k, o), weight: o.lossWeights[k] ?? 1 })),
-              ),
-            );
+      const loss = time('setup', () => buildGuidanceLoss(this.lossModels, o));
       if (loss) held.push(loss);
-      const lossOnSample = (x0: tf.Tensor) => (loss as ImageLoss)(denoiser.toImage(x0));
+      const size = o.size ?? this.defaultSize;
       const sampler = createSampler(o.sampler, denoiser.schedule, o.steps);
       const noise = new SeededNoise(o.seed);
-      const shape = denoiser.sampleShape(o.num, size[0], size[1]);
-      let startStep = 0;
-      let xT = noise.normal(shape);
-      if (o.initImage) {
-        startStep = Math.min(o.steps - 1, Math.floor(o.steps * (1 - o.strength)));
-        const abar = sampler.abarAt(startStep);
-        const init = imageFileToTensor(o.initImage, 3, size);
-        const noised = tf.tidy(() => {
-          const x0 = denoiser.fromImage(init);
-          return tf.add(
-            tf.mul(tf.tile(x0, [o.num, 1, 1, 1]), Math.sqrt(abar)),
-            tf.mul(xT, Math.sqrt(1 - abar)),
-          );
-        });
-        tf.dispose([init, xT]);
-        xT = noised;
-      }
-      let peakTensorBytes = tf.memory().numBytes;
-      let peakRss = process.memoryUsage().rss;
+      const start = initialSample(denoiser, sampler, noise, denoiser.sampleShape(o.num, size[0], size[1]), {
+        ...o,
+        size,
+      });
+      held.push(start.x);
+      const resources = new ResourcePeaks();
       let divergenceWarned = false;
       const samplingBegin = performance.now();
       const { sample, records } = await runGuidedSampling(
@@ -301,9 +211,9 @@ export class Pipeline {
           denoiser,
           sampler,
           settings,
-          lossOnSample,
+          lossOnSample: (x0) => (loss as ImageLoss)(denoiser.toImage(x0)),
           noise,
-          startStep,
+          startStep: start.startStep,
           splitTiming: callbacks.splitTiming ?? this.backend.name !== 'webgpu',
           onStep: (record, done, total) => {
             if (!divergenceWarned && record.updateRms !== null && record.updateRms > record.sampleRms) {
@@ -312,35 +222,33 @@ export class Pipeline {
                 `main step ${record.step}: the guidance update (RMS ${record.updateRms.toPrecision(3)}) is larger than the sample it changes (RMS ${record.sampleRms.toPrecision(3)}): the run is diverging; lower --rho-scale`,
               );
             }
-            peakTensorBytes = Math.max(peakTensorBytes, tf.memory().numBytes);
-            peakRss = Math.max(peakRss, process.memoryUsage().rss);
+            resources.sample();
             callbacks.onStep?.(record, done, total);
           },
         },
-        xT,
+        start.x,
       );
       timings.sampling = performance.now() - samplingBegin;
-      xT.dispose();
       if (records.every((r) => r.epsMs !== null && r.guidanceMs !== null)) {
         timings['sampling: model'] = records.reduce((sum, r) => sum + (r.epsMs ?? 0), 0);
         timings['sampling: guidance'] = records.reduce((sum, r) => sum + (r.guidanceMs ?? 0), 0);
       }
       const images = time('decode', () => denoiser.toImage(sample));
       sample.dispose();
-      const finalLossBegin = performance.now();
       let finalLosses: number[] = [];
       if (loss) {
+        const finalLossBegin = performance.now();
         const perImage = finalLossPerImage(loss, images);
         finalLosses = await readNumbers(perImage).finally(() => perImage.dispose());
+        timings['final loss'] = performance.now() - finalLossBegin;
       }
-      if (loss) timings['final loss'] = performance.now() - finalLossBegin;
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      resources.sample();
       return {
         images,
         finalLosses,
         records,
         timings,
-        memory: { peakTensorBytes, peakRssBytes: peakRss },
+        memory: resources.peaks,
         options: o,
         backend: this.backend.name,
       };
@@ -373,26 +281,6 @@ function finalLossPerImage(loss: ImageLoss, images: tf.Tensor4D): tf.Tensor1D {
         ),
       ) as tf.Tensor1D,
   );
-}
-
-/**
- * Reference flags only mean something for the losses that read them; given without such a loss they would be
- * silently ignored, so they are an error.
- */
-function assertReferencesAreUsed(o: GenerateOptions): void {
-  const uses = (...kinds: LossKind[]) => kinds.some((k) => o.guidance.includes(k));
-  if (o.target !== null && !uses('class', 'clip'))
-    throw new Error(
-      `--target ${o.target} is only used by --guidance class or clip (got ${o.guidance.length ? `--guidance ${o.guidance.join(',')}` : 'no --guidance'})`,
-    );
-  if (o.style && !uses('style'))
-    throw new Error(`--style ${o.style} is only used by --guidance style (add it, or use 'sag stylize')`);
-  if (o.ref.length > 0 && !uses('object', 'face'))
-    throw new Error(`--ref ${o.ref[0]} is only used by --guidance object or face`);
-}
-
-function definedOnly<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Loads the models and starts the backend: `const p = await loadPipeline({ model, clip }); await p.generate({...})`. */

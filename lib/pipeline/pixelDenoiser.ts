@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../options/invalidOption';
 import * as tf from '@tensorflow/tfjs';
 import { ConvertedGraph } from '../models/convertedGraph';
 import { EpsFunction } from '../ode/epsFunction';
@@ -30,8 +31,9 @@ export class PixelDenoiser implements Denoiser {
 
   sampleShape(batch: number, height: number, width: number): [number, number, number, number] {
     if (height !== this.imageSize || width !== this.imageSize) {
-      throw new Error(
-        `--size: this model generates ${this.imageSize}x${this.imageSize} images, got ${height}x${width}`,
+      throw new InvalidOptionError(
+        'size',
+        `this model generates ${this.imageSize}x${this.imageSize} images, got ${height}x${width}`,
       );
     }
     return [batch, height, width, this.channels];
@@ -58,4 +60,7 @@ export class PixelDenoiser implements Denoiser {
       return tf.sub(tf.mul(x, 2), 1);
     });
   }
+
+  /** Holds no tensors of its own (the UNet belongs to the model). */
+  dispose(): void {}
 }

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../options/invalidOption';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
 import { DdimSampler } from './ddim';
 import { DpmSolverPP2MSampler } from './dpmSolverPP2M';
@@ -26,6 +27,9 @@ export function createSampler(
     case 'dpmpp2m':
       return new DpmSolverPP2MSampler(schedule, steps, options.spacing, options.finalSigmas);
     default:
-      throw new Error(`--sampler: expected one of ${SAMPLER_NAMES.join(', ')}, got '${String(name)}'`);
+      throw new InvalidOptionError(
+        'sampler',
+        `expected one of ${SAMPLER_NAMES.join(', ')}, got '${String(name)}'`,
+      );
   }
 }

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../options/invalidOption';
 import * as tf from '@tensorflow/tfjs';
 
 /**
@@ -9,7 +10,7 @@ export class SeededNoise {
 
   constructor(readonly seed: number) {
     if (!Number.isInteger(seed) || seed < 0)
-      throw new Error(`--seed: expected a non-negative integer, got ${seed}`);
+      throw new InvalidOptionError('seed', `expected a non-negative integer, got ${seed}`);
   }
 
   /** Standard normal noise of the given shape. Caller owns it. */

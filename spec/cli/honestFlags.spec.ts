@@ -15,10 +15,13 @@ const generate = (...args: string[]) =>
 
 describe('no silent no-ops', () => {
   test.each([
-    [['--target', '7'], /--target 7 is only used by --guidance class or clip \(got no --guidance\)/],
-    [['--style', style], /--style .* is only used by --guidance style/],
-    [['--ref', style], /--ref .* is only used by --guidance object or face/],
-    [['--guidance', 'style', '--style', style, '--target', '3'], /--target 3 is only used by/],
+    [['--target', '7'], /--target: '7' is only used by guidance class or clip \(got no guidance\)/],
+    [['--style', style], /--style: '.*digit-style-0.png' is only used by guidance style/],
+    [['--ref', style], /--ref: '.*' is only used by guidance object or face/],
+    [
+      ['--guidance', 'style', '--style', style, '--target', '3'],
+      /--target: '3' is only used by guidance class or clip \(got guidance style\)/,
+    ],
   ])('%s without a guidance that reads it is an error, and nothing is written', async (args, message) => {
     const run = await generate(...(args as string[]));
     expect(run.code).toBe(2);
@@ -87,9 +90,16 @@ test('--progress in a pipe prints a line at least every 2 s', async () => {
 
 test('--help shows the defaults and examples', async () => {
   const run = await runCli(['generate', '--help']);
-  expect(run.stdout).toMatch(/main sampler steps \(default: 50; stylize: 100\)/);
-  expect(run.stdout).toMatch(/guidance method \(default: sag\)/);
+  expect(run.stdout).toMatch(/main sampler steps \(default: 50\)/);
+  expect(run.stdout.replace(/\s+/g, ' ')).toMatch(
+    /guidance method \(sag, freedom, ug, none\) \(default: sag\)/,
+  );
   expect(run.stdout).toMatch(/Examples:\n {2}sag generate --guidance class --target 7/);
+  const stylize = await runCli(['stylize', '--help']);
+  expect(stylize.stdout).toMatch(/main sampler steps \(default: 100\)/);
+  expect(stylize.stdout.replace(/\s+/g, ' ')).toMatch(
+    /\(default: 30\.\.69 of 100 steps, scaled to --steps\)/,
+  );
 });
 
 test('a diverging run warns once, naming the step', async () => {

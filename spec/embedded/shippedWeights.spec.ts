@@ -55,7 +55,7 @@ test('class guidance on the shipped weights lowers the cross-entropy of the targ
   const pipeline = await Pipeline.load({ backend: 'wasm', announceBackend: false });
   const options = { guidance: ['class' as const], target: '3', steps: 10, num: 2, seed: 4 };
   const none = await pipeline.generate({ ...options, method: 'none' });
-  const sag = await pipeline.generate({ ...options, method: 'sag', n: '2' });
+  const sag = await pipeline.generate({ ...options, method: 'sag', n: 2 });
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   expect(sum(sag.finalLosses)).toBeLessThan(sum(none.finalLosses));
   tf.dispose([none.images, sag.images]);

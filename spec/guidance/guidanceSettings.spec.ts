@@ -1,9 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  parseGuidanceMethod,
-  parseStepCountSchedule,
-  parseWindow,
-} from '../../lib/guidance/guidanceSettings';
+import { stepCountSchedule } from '../../lib/guidance/guidanceSettings';
 import { readScalar } from '../../lib/backend/readTensor';
 import { guidanceStepSize } from '../../lib/guidance/rho';
 import { useTestBackend } from '../helpers/testBackend';
@@ -44,25 +40,12 @@ describe('rho', () => {
   });
 });
 
-describe('settings parsing', () => {
-  test('adaptive n decreases linearly over the guided window', () => {
-    const schedule = parseStepCountSchedule('6:1');
-    expect(Array.from({ length: 6 }, (_, k) => schedule(k, 6))).toEqual([6, 5, 4, 3, 2, 1]);
-    expect(parseStepCountSchedule('4')(3, 10)).toBe(4);
-    expect(() => parseStepCountSchedule('0')).toThrow(
-      "--n: expected an integer >= 1 or 'from:to' (e.g. 6:1), got '0'",
-    );
-  });
-  test('windows', () => {
-    expect(parseWindow('30..69', 100)).toEqual({ start: 30, end: 69 });
-    expect(parseWindow('all', 50)).toEqual({ start: 0, end: 49 });
-    expect(() => parseWindow('30..120', 100)).toThrow('--window: 30..120 is not inside main steps 0..99');
-    expect(() => parseWindow('x', 100)).toThrow(/expected 'start..end'/);
-  });
-  test('methods', () => {
-    expect(parseGuidanceMethod('ug')).toBe('ug');
-    expect(() => parseGuidanceMethod('dps')).toThrow('--method: expected one of sag, freedom, ug, none, got');
-  });
+test('adaptive n decreases linearly over the guided window', () => {
+  const schedule = stepCountSchedule({ from: 6, to: 1 });
+  expect(Array.from({ length: 6 }, (_, k) => schedule(k, 6))).toEqual([6, 5, 4, 3, 2, 1]);
+  expect(Array.from({ length: 3 }, (_, k) => schedule(k, 3))).toEqual([6, 4, 1]);
+  expect(schedule(0, 1)).toBe(6);
+  expect(stepCountSchedule(4)(3, 10)).toBe(4);
 });
 
 test('rho never exceeds its cap, in both modes', async () => {

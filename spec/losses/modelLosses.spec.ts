@@ -140,7 +140,7 @@ test('class loss: cross-entropy of the target label; its gradient matches centra
   const { numeric, norm } = directionalDerivativeAlongGradient(loss, x);
   expect(Math.abs(numeric - norm) / norm).toBeLessThan(2e-2);
   expect(() => createClassifierLoss(classifier, 10)).toThrow(
-    '--target: expected a class index in 0..9, got 10',
+    'target: expected a class index in 0..9, got 10',
   );
 });
 

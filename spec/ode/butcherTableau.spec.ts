@@ -34,7 +34,7 @@ describe('Butcher tableaus', () => {
   test('tableauByName names the choices', () => {
     expect(tableauByName('rk4')).toBe(RK4);
     expect(() => tableauByName('rk45')).toThrow(
-      /--tableau: expected one of euler, heun, midpoint, rk4, got 'rk45'/,
+      /tableau: expected one of euler, heun, midpoint, rk4, got 'rk45'/,
     );
   });
 });

@@ -22,7 +22,7 @@ describe('estimate grids', () => {
 
   test('n < 1 is a clear error', () => {
     expect(() => makeEstimateProblem(eps, schedule, 500, { n: 0 })).toThrow(
-      '--n: the number of estimate steps must be an integer >= 1, got 0',
+      'n: the number of estimate steps must be an integer >= 1, got 0',
     );
     expect(() => makeEstimateProblem(eps, schedule, 500, { n: 2.5 })).toThrow(/integer >= 1, got 2.5/);
   });

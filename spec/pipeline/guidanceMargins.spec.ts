@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { GenerateOptions } from '../../lib/pipeline/generateOptions';
+import { GenerateOptions } from '../../lib/options/generateOptions';
 import { Pipeline } from '../../lib/pipeline/pipeline';
 
 /**

@@ -1,13 +1,13 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { measurePeakBytes } from '../../lib/bench/peakMemory';
-import { GuidanceMethod, parseStepCountSchedule, parseWindow } from '../../lib/guidance/guidanceSettings';
+import { GuidanceMethod, stepCountSchedule } from '../../lib/guidance/guidanceSettings';
 import { GuidedSamplingRun, guidedStep, runGuidedSampling } from '../../lib/guidance/guidedSampling';
 import { encodeImage, imageFileToTensor } from '../../lib/io/imageFile';
 import { createStyleLoss } from '../../lib/losses/styleLoss';
 import { EULER } from '../../lib/ode/tableaus';
 import { LatentDenoiser } from '../../lib/pipeline/latentDenoiser';
-import { GenerateOptions } from '../../lib/pipeline/generateOptions';
+import { GenerateOptions } from '../../lib/options/generateOptions';
 import { Pipeline } from '../../lib/pipeline/pipeline';
 import { SeededNoise } from '../../lib/samplers/seededNoise';
 import { createSampler, disposeSamplerState } from '../../lib/samplers';
@@ -29,12 +29,12 @@ const base: Partial<GenerateOptions> = {
   guidance: ['style'],
   style,
   steps: 6,
-  window: '1..4',
+  window: { start: 1, end: 4 },
   size: [64, 64],
   cfg: 1,
   seed: 11,
   rhoScale: 2,
-  n: '2',
+  n: 2,
 };
 
 beforeAll(async () => {
@@ -64,7 +64,7 @@ test('every method runs end to end; SAG and FreeDoM lower the style loss relativ
 });
 
 test("--method freedom runs SAG's path with n = 1: the same images (FreeDoM's own formula: spec/adjoint/freedomOneStep)", async () => {
-  const a = await pipeline.generate({ ...base, method: 'sag', n: '1', repeats: 2 });
+  const a = await pipeline.generate({ ...base, method: 'sag', n: 1, repeats: 2 });
   const b = await pipeline.generate({ ...base, method: 'freedom', repeats: 2 });
   expect(Buffer.from(a.images.dataSync().buffer).equals(Buffer.from(b.images.dataSync().buffer))).toBe(true);
   tf.dispose([a.images, b.images]);
@@ -105,11 +105,11 @@ describe('memory discipline', () => {
         sampler,
         settings: {
           method,
-          n: parseStepCountSchedule(String(n)),
+          n: stepCountSchedule(n),
           tableau: EULER,
           grad: 'symplectic',
           grid: 'paper',
-          window: parseWindow('1..3', 5),
+          window: { start: 1, end: 3 },
           repeats: 2,
           rho: { mode: 'rms', scale: 0.5, max: Infinity },
         },

@@ -38,5 +38,5 @@ test('img2img runs the last strength * T steps from the noised init image, and t
   tf.dispose([face.images, waves.images]);
   await expect(
     pipeline.generate({ ...options, strength: 1.5, initImage: path.join(EXAMPLES, 'face-sketch.png') }),
-  ).rejects.toThrow('--strength: expected a number in (0, 1], got 1.5');
+  ).rejects.toThrow('strength: expected a number in (0, 1], got 1.5');
 });

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { encodeImage } from '../../lib/io/imageFile';
-import { GenerateOptions } from '../../lib/pipeline/generateOptions';
+import { GenerateOptions } from '../../lib/options/generateOptions';
 import { Pipeline } from '../../lib/pipeline/pipeline';
 import {
   ConvertedFixtures,
@@ -60,7 +60,7 @@ describeOnWebgpu('guided generation end to end on webgpu', () => {
       guidance: ['class'],
       target: '7',
       method: 'sag',
-      n: '2',
+      n: 2,
       steps: 4,
       seed: 5,
     });
@@ -84,12 +84,12 @@ describeOnWebgpu('guided generation end to end on webgpu', () => {
           guidance: ['style'],
           style: path.join(EXAMPLES, 'style-waves.png'),
           steps: 4,
-          window: '1..2',
+          window: { start: 1, end: 2 },
           size: [64, 64],
           cfg: 3,
           seed: 11,
           rhoScale: 2,
-          n: '2',
+          n: 2,
         },
       );
       expect(outcome.same).toBe(true);

@@ -19,7 +19,7 @@ import { imageGrid } from '../../lib/io/imageGrid';
 import { writeImageFile } from '../../lib/io/imageFile';
 import { ImageClassifier } from '../../lib/models/imageClassifier';
 import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
-import { GenerateOptions } from '../../lib/pipeline/generateOptions';
+import { GenerateOptions } from '../../lib/options/generateOptions';
 import { Pipeline } from '../../lib/pipeline/pipeline';
 import { writePixelDiffusionModel } from '../../converters/pixel/writeEmbeddedModels';
 import { DIGIT_SCHEDULER_CONFIG } from './digitScheduler';
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
       ];
   for (const [method, n] of methods) {
     const t0 = performance.now();
-    const r = await pipeline.generate({ ...common, method, n: String(n) });
+    const r = await pipeline.generate({ ...common, method, n });
     const c = await classify(evaluator, r.images);
     const row = {
       method,
