@@ -1,4 +1,5 @@
 import { runCli } from '../helpers/runCli';
+import { testBackendName } from '../helpers/testBackend';
 
 describe('sag bench guidance', () => {
   test('--json on the embedded model: one row per configuration with the documented keys', async () => {
@@ -6,7 +7,7 @@ describe('sag bench guidance', () => {
       'bench',
       'guidance',
       '--backend',
-      'wasm',
+      testBackendName(),
       '--json',
       '--steps',
       '1',
@@ -45,7 +46,14 @@ describe('sag bench guidance', () => {
   });
 
   test('bad input: a model without --guidance is one error line and exit code 2', async () => {
-    const run = await runCli(['bench', 'guidance', '--backend', 'wasm', '--model', 'weights/digit-unet']);
+    const run = await runCli([
+      'bench',
+      'guidance',
+      '--backend',
+      testBackendName(),
+      '--model',
+      'weights/digit-unet',
+    ]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toEqual([
       'sag: error: --guidance: required with --model (which loss to guide with)',

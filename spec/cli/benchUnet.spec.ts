@@ -1,11 +1,12 @@
 import { runCli } from '../helpers/runCli';
+import { testBackendName } from '../helpers/testBackend';
 
 describe('sag bench unet', () => {
   test('a reduced-scale SD v1.5 UNet: forward, VJP and SAG gradients, exact against direct backprop', async () => {
     const run = await runCli(
       ['bench', 'unet', '--scale', '0.1', '--latent', '8', '--n', '1,2', '--repeats', '1'].concat([
         '--backend',
-        'wasm',
+        testBackendName(),
         '--json',
         '--profile',
       ]),
@@ -31,7 +32,7 @@ describe('sag bench unet', () => {
   });
 
   test('a bad scale is one error line', async () => {
-    const run = await runCli(['bench', 'unet', '--scale', '3', '--backend', 'wasm']);
+    const run = await runCli(['bench', 'unet', '--scale', '3', '--backend', testBackendName()]);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/--scale: expected a number in \(0, 1\]/);
   });

@@ -8,6 +8,7 @@ import {
   removeFixtureModels,
 } from '../helpers/fixturePipeline';
 import { runCli } from '../helpers/runCli';
+import { testBackendName } from '../helpers/testBackend';
 
 let models: ConvertedFixtures;
 beforeAll(async () => {
@@ -17,7 +18,7 @@ afterAll(() => removeFixtureModels(models));
 
 const common = () => [
   '--backend',
-  'wasm',
+  testBackendName(),
   '--model',
   models.sd,
   '--clip',
@@ -191,7 +192,7 @@ test('bad input: one error line, exit code 2, no output file', async () => {
   const noModel = await runCli([
     'generate',
     '--backend',
-    'wasm',
+    testBackendName(),
     '--model',
     path.join(models.dir, 'nope'),
     '--out',

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { runCli } from '../helpers/runCli';
 import { makeTempDir } from '../helpers/tempDir';
+import { testBackendName } from '../helpers/testBackend';
 
 const style = path.join(__dirname, '..', '..', 'weights', 'examples', 'digit-style-0.png');
 let dir: string;
@@ -11,7 +12,16 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const generate = (...args: string[]) =>
-  runCli(['generate', '--backend', 'wasm', '--steps', '3', '--out', path.join(dir, 'x.png'), ...args]);
+  runCli([
+    'generate',
+    '--backend',
+    testBackendName(),
+    '--steps',
+    '3',
+    '--out',
+    path.join(dir, 'x.png'),
+    ...args,
+  ]);
 
 describe('no silent no-ops', () => {
   test.each([
@@ -60,7 +70,7 @@ describe('stylize preset', () => {
       [
         'stylize',
         '--backend',
-        'wasm',
+        testBackendName(),
         '--steps',
         '12',
         '--style',

@@ -5,6 +5,7 @@ import { parseParameters } from '../../lib/io/generationParameters';
 import { readPngText, withPngText } from '../../lib/io/pngText';
 import { runCli } from '../helpers/runCli';
 import { makeTempDir } from '../helpers/tempDir';
+import { testBackendName } from '../helpers/testBackend';
 
 let dir: string;
 beforeAll(() => {
@@ -27,7 +28,18 @@ function writeTemp(bytes: Buffer): string {
 
 test('sag info prints what generate recorded; --from reproduces the bytes; flags given win', async () => {
   const first = path.join(dir, 'first.png');
-  const args = ['--backend', 'wasm', '--guidance', 'class', '--target', '3', '--num', '2', '--steps', '4'];
+  const args = [
+    '--backend',
+    testBackendName(),
+    '--guidance',
+    'class',
+    '--target',
+    '3',
+    '--num',
+    '2',
+    '--steps',
+    '4',
+  ];
   expect((await runCli(['generate', ...args, '--seed', '9', '--upscale', '2', '--out', first])).code).toBe(0);
 
   const info = await runCli(['info', first]);
@@ -37,13 +49,25 @@ test('sag info prints what generate recorded; --from reproduces the bytes; flags
   expect(info.stdout).toMatch(/rerun: sag generate --from .*first.png/);
 
   const again = path.join(dir, 'again.png');
-  const rerun = await runCli(['generate', '--backend', 'wasm', '--from', first, '--out', again]);
+  const rerun = await runCli(['generate', '--backend', testBackendName(), '--from', first, '--out', again]);
   expect(rerun.code).toBe(0);
   expect(fs.readFileSync(again).equals(fs.readFileSync(first))).toBe(true);
 
   const other = path.join(dir, 'other.png');
   expect(
-    (await runCli(['generate', '--backend', 'wasm', '--from', first, '--seed', '10', '--out', other])).code,
+    (
+      await runCli([
+        'generate',
+        '--backend',
+        testBackendName(),
+        '--from',
+        first,
+        '--seed',
+        '10',
+        '--out',
+        other,
+      ])
+    ).code,
   ).toBe(0);
   const recorded = parseParameters(readPngText(fs.readFileSync(other)).parameters ?? '');
   expect(recorded?.options.seed).toBe(10);

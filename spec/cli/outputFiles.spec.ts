@@ -3,8 +3,9 @@ import * as path from 'path';
 import { readImageFile } from '../../lib/io/imageFile';
 import { runCli } from '../helpers/runCli';
 import { makeTempDir } from '../helpers/tempDir';
+import { testBackendName } from '../helpers/testBackend';
 
-const quick = ['generate', '--backend', 'wasm', '--steps', '2'];
+const quick = ['generate', '--backend', testBackendName(), '--steps', '2'];
 
 describe('output paths are checked before any work, and nothing partial is left', () => {
   test('an --out that cannot be written fails at once, naming the path', async () => {

@@ -8,7 +8,7 @@ import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
 import { Pipeline } from '../../lib/pipeline/pipeline';
 import { loadDigits } from '../../weights/train/mnistData';
 import { runCli } from '../helpers/runCli';
-import { useTestBackend } from '../helpers/testBackend';
+import { testBackendName, useTestBackend } from '../helpers/testBackend';
 import { makeTempDir } from '../helpers/tempDir';
 
 const WEIGHTS = path.join(__dirname, '..', '..', 'weights');
@@ -52,7 +52,7 @@ test.each(['digit-classifier', 'digit-evaluator'] as const)(
 );
 
 test('class guidance on the shipped weights lowers the cross-entropy of the target', async () => {
-  const pipeline = await Pipeline.load({ backend: 'wasm', announceBackend: false });
+  const pipeline = await Pipeline.load({ backend: testBackendName(), announceBackend: false });
   const options = { guidance: ['class' as const], target: '3', steps: 10, num: 2, seed: 4 };
   const none = await pipeline.generate({ ...options, method: 'none' });
   const sag = await pipeline.generate({ ...options, method: 'sag', n: 2 });
@@ -69,7 +69,7 @@ test('sag generate with no model options uses the embedded models', async () => 
   const run = await runCli([
     'generate',
     '--backend',
-    'wasm',
+    testBackendName(),
     '--guidance',
     'style',
     '--style',
@@ -89,7 +89,15 @@ test('sag generate with no model options uses the embedded models', async () => 
 
 test('progress: silent in a pipe, plain lines with --progress', async () => {
   const dir = makeTempDir('embedded-progress');
-  const args = ['generate', '--backend', 'wasm', '--steps', '5', '--out', path.join(dir, 'digit.png')];
+  const args = [
+    'generate',
+    '--backend',
+    testBackendName(),
+    '--steps',
+    '5',
+    '--out',
+    path.join(dir, 'digit.png'),
+  ];
   const quiet = await runCli(args);
   const verbose = await runCli([...args, '--progress']);
   expect(quiet.code).toBe(0);

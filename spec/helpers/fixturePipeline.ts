@@ -6,6 +6,7 @@ import { convertStableDiffusion } from '../../converters/sd/convertStableDiffusi
 import { Pipeline, PipelineOptions } from '../../lib/pipeline/pipeline';
 import { repoFixtureDir } from './fixtures';
 import { makeTempDir } from './tempDir';
+import { testBackendName } from './testBackend';
 
 export interface ConvertedFixtures {
   dir: string;
@@ -39,7 +40,7 @@ export async function loadFixturePipeline(
     model: models.sd,
     clip: models.clip,
     arcface: models.arcface,
-    backend: 'wasm',
+    backend: testBackendName(),
     announceBackend: false,
     ...extra,
   });

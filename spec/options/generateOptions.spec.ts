@@ -162,7 +162,10 @@ describe('resolveGenerateOptions: the library takes typed values and names optio
 
 describe('CLI flags derived from the table', () => {
   const parse = (args: string[], config = {}) => {
-    const command = addGenerationFlags(new Command('g').exitOverride(), config);
+    const command = addGenerationFlags(
+      new Command('g').exitOverride().configureOutput({ writeErr: () => undefined }),
+      config,
+    );
     command.parse(args, { from: 'user' });
     return generationOptionsOf(command.opts());
   };

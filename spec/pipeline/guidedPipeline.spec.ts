@@ -18,6 +18,7 @@ import {
   loadFixturePipeline,
   removeFixtureModels,
 } from '../helpers/fixturePipeline';
+import { testBackendName } from '../helpers/testBackend';
 
 let models: ConvertedFixtures;
 let pipeline: Pipeline;
@@ -53,14 +54,15 @@ async function finalLoss(options: Partial<GenerateOptions>): Promise<number> {
   return result.finalLosses[0];
 }
 
-test('every method runs end to end; SAG and FreeDoM lower the style loss relative to none', async () => {
+// Measured when written (wasm): style loss none 453, SAG 335, FreeDoM 335, UG 358.
+test('every method lowers the style loss relative to none on sd-tiny: SAG and FreeDoM by 20 %, UG by 10 %', async () => {
   const none = await finalLoss({ method: 'none' });
   const sag = await finalLoss({ method: 'sag' });
   const freedom = await finalLoss({ method: 'freedom' });
   const ug = await finalLoss({ method: 'ug' });
-  expect(Number.isFinite(ug)).toBe(true);
-  expect(sag).toBeLessThan(none - 1e-3 * none);
-  expect(freedom).toBeLessThan(none - 1e-3 * none);
+  expect(sag).toBeLessThan(0.8 * none);
+  expect(freedom).toBeLessThan(0.8 * none);
+  expect(ug).toBeLessThan(0.9 * none);
 });
 
 test("--method freedom runs SAG's path with n = 1: the same images (FreeDoM's own formula: spec/adjoint/freedomOneStep)", async () => {
@@ -159,7 +161,11 @@ describe('memory discipline', () => {
 describe('bad input', () => {
   test('a missing model directory', async () => {
     await expect(
-      Pipeline.load({ model: path.join(models.dir, 'missing'), backend: 'wasm', announceBackend: false }),
+      Pipeline.load({
+        model: path.join(models.dir, 'missing'),
+        backend: testBackendName(),
+        announceBackend: false,
+      }),
     ).rejects.toThrow(/--model .*missing: model directory not found/);
   });
 

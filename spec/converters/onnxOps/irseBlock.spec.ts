@@ -2,12 +2,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import * as tf from '@tensorflow/tfjs';
-import { convertArcface } from '../../converters/onnx/convertArcface';
-import { ONNX_PROTO } from '../../converters/onnx/onnxSchema';
-import { ArcfaceModel } from '../../lib/models/arcfaceModel';
-import { useTestBackend } from '../helpers/testBackend';
-import { relativeL2 } from '../helpers/relativeError';
-import { makeTempDir } from '../helpers/tempDir';
+import { convertArcface } from '../../../converters/onnx/convertArcface';
+import { ONNX_PROTO } from '../../../converters/onnx/onnxSchema';
+import { ArcfaceModel } from '../../../lib/models/arcfaceModel';
+import { testBackendName, useTestBackend } from '../../helpers/testBackend';
+import { relativeL2 } from '../../helpers/relativeError';
+import { makeTempDir } from '../../helpers/tempDir';
 
 let tmp: string;
 beforeAll(async () => {
@@ -164,6 +164,6 @@ test('an IR-SE block (SE, MaxPool shortcut, PRelu, Flatten, Gemm) matches a refe
     );
   });
   expect(relativeL2(gotValues, expected)).toBeLessThan(1e-5);
-  await tf.setBackend('wasm');
+  await tf.setBackend(testBackendName());
   arcface.dispose();
 });
