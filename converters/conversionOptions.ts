@@ -5,4 +5,6 @@ export interface ConversionOptions {
   /** Print an op histogram per graph. */
   verbose?: boolean;
   log?: (line: string) => void;
+  /** Also write VJP graphs for the networks guidance differentiates (default true). */
+  vjpGraphs?: boolean;
 }

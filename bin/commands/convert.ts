@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { convertClip } from '../../converters/clip/convertClip';
 import { convertArcface } from '../../converters/onnx/convertArcface';
 import { convertStableDiffusion } from '../../converters/sd/convertStableDiffusion';
+import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
 import { guarded } from '../cliErrors';
 import { parseIntegerList } from '../optionParsers';
 
@@ -10,6 +11,9 @@ interface CommonOptions {
   dtype: 'float32' | 'float16';
   overwrite?: boolean;
   verbose?: boolean;
+  /** Only on converters that write VJP graphs. */
+  vjpGraph?: boolean;
+  backend?: string;
 }
 
 function withCommonOptions(command: Command): Command {
@@ -24,10 +28,34 @@ function withCommonOptions(command: Command): Command {
     .option('--verbose', 'print an op histogram per graph');
 }
 
+/** The flags of converters that write VJP graphs. */
+function withVjpGraphOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--backend <name>',
+        'backend that runs the model to find its shapes for the VJP graph (cpu has no memory limit; wasm is faster for models under 2 GB)',
+      )
+        .choices([...BACKEND_CHOICES])
+        .default('cpu'),
+    )
+    .option(
+      '--no-vjp-graph',
+      'do not write the VJP graph of the UNet (guidance then differentiates with tf.grad: same values, more memory)',
+    );
+}
+
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function conversionOptions(opts: CommonOptions) {
-  return { dtype: opts.dtype, overwrite: opts.overwrite, verbose: opts.verbose, log };
+async function conversionOptions(opts: CommonOptions) {
+  if (opts.vjpGraph) await startBackend(parseBackendChoice(opts.backend ?? 'cpu'), { announce: false });
+  return {
+    dtype: opts.dtype,
+    overwrite: opts.overwrite,
+    verbose: opts.verbose,
+    vjpGraphs: opts.vjpGraph,
+    log,
+  };
 }
 
 export function convertCommand(): Command {
@@ -35,19 +63,21 @@ export function convertCommand(): Command {
     'convert downloaded checkpoints to TensorFlow.js graph models',
   );
   convert.addCommand(
-    withCommonOptions(
-      new Command('sd')
-        .description(
-          'a diffusers Stable Diffusion v1.x/v2.x directory -> unet/, vae_decoder/, vae_encoder/, text_encoder/',
-        )
-        .argument(
-          '<diffusers-dir>',
-          'directory with model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/',
-        ),
+    withVjpGraphOptions(
+      withCommonOptions(
+        new Command('sd')
+          .description(
+            'a diffusers Stable Diffusion v1.x/v2.x directory -> unet/, vae_decoder/, vae_encoder/, text_encoder/',
+          )
+          .argument(
+            '<diffusers-dir>',
+            'directory with model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/',
+          ),
+      ),
     ).action(
       guarded(async (dir: string, opts: CommonOptions) => {
         const start = performance.now();
-        await convertStableDiffusion(dir, opts.out, conversionOptions(opts));
+        await convertStableDiffusion(dir, opts.out, await conversionOptions(opts));
         log(`wrote ${opts.out} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
       }),
     ),
@@ -65,7 +95,10 @@ export function convertCommand(): Command {
     ).action(
       guarded(async (dir: string, opts: CommonOptions & { hiddenStates?: number[] }) => {
         const start = performance.now();
-        await convertClip(dir, opts.out, { ...conversionOptions(opts), hiddenStates: opts.hiddenStates });
+        await convertClip(dir, opts.out, {
+          ...(await conversionOptions(opts)),
+          hiddenStates: opts.hiddenStates,
+        });
         log(`wrote ${opts.out} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
       }),
     ),
@@ -78,7 +111,7 @@ export function convertCommand(): Command {
     ).action(
       guarded(async (file: string, opts: CommonOptions) => {
         const start = performance.now();
-        await convertArcface(file, opts.out, conversionOptions(opts));
+        await convertArcface(file, opts.out, await conversionOptions(opts));
         log(`wrote ${opts.out} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
       }),
     ),

@@ -35,7 +35,24 @@ export class GraphBuilder {
   constructor(
     readonly weights: WeightShardWriter,
     readonly floatStorage: 'float32' | 'float16' = 'float32',
+    /** Prefix of the shared constants' names (`const/...`), so that a builder extending a graph does not clash. */
+    private readonly sharedPrefix = 'const',
   ) {}
+
+  /** Continues an existing graph: its nodes come first and their names are taken. */
+  static extending(
+    nodes: GraphNode[],
+    weights: WeightShardWriter,
+    floatStorage: 'float32' | 'float16',
+    sharedPrefix: string,
+  ): GraphBuilder {
+    const g = new GraphBuilder(weights, floatStorage, sharedPrefix);
+    for (const node of nodes) {
+      g.nodes.push(node);
+      g.usedNames.add(node.name);
+    }
+    return g;
+  }
 
   /** Runs fn with node names prefixed by `scope/`. */
   scope<T>(scope: string, fn: () => T): T {
@@ -92,7 +109,7 @@ export class GraphBuilder {
     const key = `${values.join(',')}|${shape.join('x')}`;
     let r = this.intConstants.get(key);
     if (!r) {
-      const name = `const/int32_${this.intConstants.size}`;
+      const name = `${this.sharedPrefix}/int32_${this.intConstants.size}`;
       this.usedNames.add(name);
       this.weights.add(name, Int32Array.from(values), shape, 'int32');
       this.nodes.push({ name, op: 'Const', input: [], attr: { dtype: attr.dtype('int32') } });
@@ -107,7 +124,7 @@ export class GraphBuilder {
     const key = `s${value}`;
     let r = this.intConstants.get(key);
     if (!r) {
-      const name = `const/int32_scalar_${this.intConstants.size}`;
+      const name = `${this.sharedPrefix}/int32_scalar_${this.intConstants.size}`;
       this.usedNames.add(name);
       this.weights.add(name, Int32Array.from([value]), [], 'int32');
       this.nodes.push({ name, op: 'Const', input: [], attr: { dtype: attr.dtype('int32') } });
@@ -121,7 +138,7 @@ export class GraphBuilder {
   scalar(value: number): Ref {
     let r = this.floatScalars.get(value);
     if (!r) {
-      const name = `const/float_${this.floatScalars.size}`;
+      const name = `${this.sharedPrefix}/float_${this.floatScalars.size}`;
       this.usedNames.add(name);
       this.weights.add(name, Float32Array.from([value]), [], 'float32');
       this.nodes.push({ name, op: 'Const', input: [], attr: { dtype: attr.dtype('float32') } });

@@ -26,6 +26,8 @@ export class WeightShardWriter {
   constructor(
     private readonly dir: string,
     private readonly shardBytes = 4 * 2 ** 20,
+    /** Shard file names are `<filePrefix>-shard<k>.bin`. */
+    private readonly filePrefix = 'group1',
   ) {
     this.buffer = Buffer.alloc(shardBytes);
   }
@@ -73,7 +75,7 @@ export class WeightShardWriter {
 
   private flush(): void {
     if (this.used === 0) return;
-    const file = `group1-shard${this.paths.length + 1}.bin`;
+    const file = `${this.filePrefix}-shard${this.paths.length + 1}.bin`;
     fs.writeFileSync(path.join(this.dir, file), this.buffer.subarray(0, this.used));
     this.paths.push(file);
     this.totalBytes += this.used;

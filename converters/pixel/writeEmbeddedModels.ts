@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs';
+import { appendVjpGraph } from '../graph/vjp/appendVjpGraph';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ClassifierSpec } from './classifierSpec';
@@ -10,6 +12,14 @@ import { pixelUnetGraph } from './pixelUnetGraph';
 import { SAG_MANIFEST_VERSION, writeSagManifest } from '../../lib/models/sagManifest';
 
 /** Writes a pixel diffusion model directory (unet/, scheduler/, sag.json) from a training checkpoint. */
+/** Inputs for probing the pixel UNet's shapes (the image size is fixed at 32). */
+function pixelUnetProbe(spec: PixelUnetSpec, batch: number): Record<string, tf.Tensor> {
+  return {
+    sample: tf.randomNormal([batch, 32, 32, spec.imageChannels]),
+    timestep: tf.tensor1d([batch * 100]),
+  };
+}
+
 export async function writePixelDiffusionModel(
   checkpoint: string,
   spec: PixelUnetSpec,
@@ -28,6 +38,11 @@ export async function writePixelDiffusionModel(
       const unused = weights.unused();
       if (unused.length)
         throw new Error(`${checkpoint}: tensors not used by the graph: ${unused.join(', ')}`);
+      await appendVjpGraph(path.join(tmp, 'unet'), {
+        wrt: 'sample',
+        output: 'out',
+        probes: () => [2, 3].map((batch) => pixelUnetProbe(spec, batch)),
+      });
       fs.mkdirSync(path.join(tmp, 'scheduler'));
       fs.writeFileSync(
         path.join(tmp, 'scheduler', 'scheduler_config.json'),

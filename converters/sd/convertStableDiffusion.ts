@@ -1,5 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { appendVjpGraph } from '../graph/vjp/appendVjpGraph';
 import { readSchedulerConfig } from '../../lib/schedule';
 import { parseClipTextConfig } from '../clip/clipConfig';
 import { clipTextGraph } from '../clip/clipGraph';
@@ -77,6 +79,36 @@ export async function writeUnetGraph(
   }
 }
 
+/**
+ * The UNet's VJP graph w.r.t. the sample (shapes probed at two batch sizes and latent sizes). A model it cannot be
+ * written for still converts: the warning says why, and guidance then differentiates with tf.grad.
+ */
+export async function appendUnetVjpGraph(
+  unetOut: string,
+  unetConfig: UnetConfig,
+  textLength: number,
+  log: (line: string) => void,
+): Promise<void> {
+  const side = 2 ** (unetConfig.blockOutChannels.length - 1);
+  try {
+    await appendVjpGraph(unetOut, {
+      wrt: 'sample',
+      output: 'out',
+      probes: () =>
+        [
+          [2, 2 * side],
+          [3, 3 * side],
+        ].map(([batch, size]) => ({
+          sample: tf.randomNormal([batch, size, size, unetConfig.inChannels]),
+          timestep: tf.tensor1d([500]),
+          encoder_hidden_states: tf.randomNormal([batch, textLength, unetConfig.crossAttentionDim]),
+        })),
+    });
+  } catch (error) {
+    log(`warning: unet: no VJP graph written (${(error as Error).message}); guidance will use tf.grad`);
+  }
+}
+
 /** `sag convert sd`: UNet, VAE decoder and encoder, text encoder, tokenizer, scheduler config and sag.json. */
 export async function convertStableDiffusion(
   srcDir: string,
@@ -107,6 +139,10 @@ export async function convertStableDiffusion(
   const manifest = await writeAtomically(outDir, options.overwrite ?? false, async (tmp) => {
     log('converting unet');
     await writeUnetGraph(path.join(srcDir, 'unet'), path.join(tmp, 'unet'), unetConfig, graphOptions);
+    if (options.vjpGraphs ?? true) {
+      log('writing the unet VJP graph');
+      await appendUnetVjpGraph(path.join(tmp, 'unet'), unetConfig, textConfig.maxPositions, log);
+    }
     const vaeWeights = await CheckpointWeights.openDirectory(path.join(srcDir, 'vae'), [
       'diffusion_pytorch_model',
       'model',

@@ -196,7 +196,17 @@ export class UnetGraph {
         skips.push(h);
       }
       if (i < n - 1) {
-        h = nn.conv2d(h, `${block}.downsamplers.0.conv`, 2, config.downsamplePadding);
+        // downsample_padding 0: diffusers pads (0, 1, 0, 1) itself before the stride-2 convolution.
+        const input =
+          config.downsamplePadding === 0
+            ? this.o.pad(h, [
+                [0, 0],
+                [0, 1],
+                [0, 1],
+                [0, 0],
+              ])
+            : h;
+        h = nn.conv2d(input, `${block}.downsamplers.0.conv`, 2, config.downsamplePadding);
         skips.push(h);
       }
     }

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { stageStates } from '../ode/cleanEstimate';
-import { EstimateProblem, odeDerivative, stagePoint, stepSize } from '../ode/estimateProblem';
+import { EstimateProblem, stagePoint, stepSize } from '../ode/estimateProblem';
 import { gradientThroughCheckpoints } from './checkpointedReverse';
 import { EstimateGradient, EstimateGradientOptions, LossOnEstimate } from './gradientResult';
-import { vjpGrad } from './vjp';
+import { odeDerivativeVjp } from './odeDerivativeVjp';
 
 /**
  * Adjoint of one explicit Runge-Kutta step, exact for the discrete step (docs/ALGORITHM.md section 3.4): from the end-of-step
@@ -35,7 +35,7 @@ export function symplecticStepAdjoint(
       }
       if (mu === null) continue; // this stage does not influence the step's output
       const point = stagePoint(problem, i, j);
-      nu[j] = vjpGrad((x) => odeDerivative(problem, x, point), states[j], mu);
+      nu[j] = odeDerivativeVjp(problem, states[j], point, mu);
       result = tf.add(result, nu[j] as tf.Tensor);
     }
     return result === adjointAfter ? adjointAfter.clone() : result;

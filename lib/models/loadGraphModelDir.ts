@@ -28,7 +28,7 @@ export function fileSystemHandler(dir: string): tf.io.IOHandler {
         signature: json.signature,
         userDefinedMetadata: json.userDefinedMetadata,
         weightSpecs,
-        weightData: buffers,
+        weightData: shardsTfjsReadsRight(buffers),
       };
     },
   };
@@ -37,4 +37,22 @@ export function fileSystemHandler(dir: string): tf.io.IOHandler {
 /** Loads a graph model directory written by `sag convert`. The caller disposes the model. */
 export async function loadGraphModelDir(dir: string): Promise<tf.GraphModel> {
   return tf.loadGraphModel(fileSystemHandler(dir));
+}
+
+/**
+ * tfjs (4.22, CompositeArrayBuffer) assumes that when all shards but the last have one size, the last is not
+ * larger, and then finds bytes by division: a last shard larger than the others is read as zeros past their size.
+ * That happens when a small forward graph (one shard) is followed by its larger VJP-graph shard. Cutting such a
+ * last shard into pieces of the common size keeps the assumption true.
+ */
+export function shardsTfjsReadsRight(buffers: ArrayBuffer[]): ArrayBuffer[] {
+  if (buffers.length < 2) return buffers;
+  const size = buffers[0].byteLength;
+  const last = buffers[buffers.length - 1];
+  const uniform = buffers.slice(0, -1).every((b) => b.byteLength === size);
+  if (!uniform || last.byteLength <= size || size === 0) return buffers;
+  const pieces: ArrayBuffer[] = [];
+  for (let offset = 0; offset < last.byteLength; offset += size)
+    pieces.push(last.slice(offset, Math.min(offset + size, last.byteLength)));
+  return [...buffers.slice(0, -1), ...pieces];
 }

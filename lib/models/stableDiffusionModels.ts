@@ -50,6 +50,19 @@ export class StableDiffusionModels {
     });
   }
 
+  /** Whether the converted UNet carries a VJP graph (w.r.t. the sample). */
+  get unetVjpGraph(): boolean {
+    return this.unetGraph.vjpGraph !== null;
+  }
+
+  /** J_UNet(x)^T dy w.r.t. the sample, by the UNet's VJP graph. Caller owns the result. */
+  unetVjp(x: tf.Tensor, timestep: number | tf.Tensor, context: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const t = typeof timestep === 'number' ? tf.tensor1d([timestep]) : timestep;
+      return this.unetGraph.vjp({ sample: x, timestep: t, encoder_hidden_states: context }, dy);
+    });
+  }
+
   /** Unscaled latent -> image in about [-1, 1] (NHWC). */
   decode(latent: tf.Tensor): tf.Tensor {
     return this.vaeDecoder.execute({ latent }, ['image'])[0];

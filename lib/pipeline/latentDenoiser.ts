@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { EpsFunction } from '../ode/epsFunction';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
-import { epsFromPrediction } from '../schedule/predictionType';
+import { epsFromPrediction, epsFromPredictionVjp } from '../schedule/predictionType';
+import { useVjpGraphs } from '../models/vjpGraphSwitch';
 import { tidyResult } from '../tidyResult';
 import { Denoiser, EpsPrediction } from '../guidance/denoiser';
 
@@ -22,7 +23,29 @@ export class LatentDenoiser implements Denoiser {
     readonly cfgScale: number,
   ) {
     this.schedule = new NoiseSchedule(sd.scheduler);
-    this.eps = (x, t) => tf.tidy(() => this.combined(x, t).eps);
+    const eps: EpsFunction = (x, t) => tf.tidy(() => this.combined(x, t).eps);
+    if (sd.unetVjpGraph && useVjpGraphs()) eps.vjp = (x, t, dy) => this.combinedVjp(x, t, dy);
+    this.eps = eps;
+  }
+
+  /**
+   * The transpose of `combined` through the UNet's VJP graph: with CFG, one VJP over the doubled batch with
+   * cotangents (1 - w) dy and w dy, halves summed.
+   */
+  private combinedVjp(x: tf.Tensor, t: number, dy: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const b = x.shape[0];
+      const doubled = this.hasCfg;
+      const sample = doubled ? tf.concat([x, x], 0) : x;
+      const context = doubled ? tf.concat([this.uncond, this.cond], 0) : this.cond;
+      const dEps = doubled ? tf.concat([tf.mul(dy, 1 - this.cfgScale), tf.mul(dy, this.cfgScale)], 0) : dy;
+      const { output, sample: direct } = epsFromPredictionVjp(dEps, t, this.schedule);
+      let grad = this.sd.unetVjp(sample, t, context, output);
+      if (direct) grad = tf.add(grad, direct);
+      if (!doubled) return grad;
+      const [u, c] = tf.split(grad, [b, b], 0);
+      return tf.add(u, c);
+    });
   }
 
   get hasCfg(): boolean {

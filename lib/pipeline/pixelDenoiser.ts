@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ConvertedGraph } from '../models/convertedGraph';
 import { EpsFunction } from '../ode/epsFunction';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
-import { epsFromPrediction } from '../schedule/predictionType';
+import { epsFromPrediction, epsFromPredictionVjp } from '../schedule/predictionType';
+import { useVjpGraphs } from '../models/vjpGraphSwitch';
 import { Denoiser, EpsPrediction } from '../guidance/denoiser';
 
 /** An unconditional pixel-space eps-model (the embedded default): samples are images scaled to [-1, 1]. */
@@ -18,7 +19,7 @@ export class PixelDenoiser implements Denoiser {
     readonly channels: number,
     readonly imageSize: number,
   ) {
-    this.eps = (x, t) =>
+    const eps: EpsFunction = (x, t) =>
       tf.tidy(() =>
         epsFromPrediction(
           this.unet.execute({ sample: x, timestep: tf.tensor1d([t]) }, ['out'])[0],
@@ -27,6 +28,14 @@ export class PixelDenoiser implements Denoiser {
           schedule,
         ),
       );
+    if (unet.vjpGraph && useVjpGraphs())
+      eps.vjp = (x, t, dy) =>
+        tf.tidy(() => {
+          const { output, sample } = epsFromPredictionVjp(dy, t, schedule);
+          const grad = this.unet.vjp({ sample: x, timestep: tf.tensor1d([t]) }, output);
+          return sample ? tf.add(grad, sample) : grad;
+        });
+    this.eps = eps;
   }
 
   sampleShape(batch: number, height: number, width: number): [number, number, number, number] {

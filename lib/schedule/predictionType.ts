@@ -25,3 +25,21 @@ export function epsFromPrediction(
       : tf.div(tf.sub(x, tf.mul(output, a)), s),
   );
 }
+
+/**
+ * The transpose of epsFromPrediction (affine in output and x): for a cotangent dy of eps, the cotangents of the
+ * network output and of x (null where x does not enter). The caller owns both.
+ */
+export function epsFromPredictionVjp(
+  dy: tf.Tensor,
+  t: number,
+  schedule: NoiseSchedule,
+  type: PredictionType = schedule.config.predictionType,
+): { output: tf.Tensor; sample: tf.Tensor | null } {
+  if (type === 'epsilon') return { output: dy.clone(), sample: null };
+  const abar = schedule.abarAtTimestep(t);
+  const [a, s] = [Math.sqrt(abar), Math.sqrt(1 - abar)];
+  return type === 'v_prediction'
+    ? { output: tf.mul(dy, a), sample: tf.mul(dy, s) }
+    : { output: tf.mul(dy, -a / s), sample: tf.div(dy, s) };
+}

@@ -4,7 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { writeSyntheticUnet } from '../../converters/bench/convertBench';
 import { writeUnetGraph } from '../../converters/sd/convertStableDiffusion';
 import { parseUnetConfig } from '../../converters/sd/unetGraph';
+import { SafetensorsFile } from '../../lib/io/safetensors';
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
+import { toNhwc } from '../helpers/layout';
 import { useTestBackend } from '../helpers/testBackend';
 import { relativeL2 } from '../helpers/relativeError';
 import { makeTempDir } from '../helpers/tempDir';
@@ -54,36 +56,55 @@ async function convertAndRun(
   return { result, bytes: shards.reduce((s, f) => s + fs.statSync(path.join(out, f)).size, 0) };
 }
 
-test('use_linear_projection true computes what the 1x1-conv projection computes', async () => {
-  const conv = await convertAndRun('conv', BASE);
-  const linear = await convertAndRun('linear', { ...BASE, use_linear_projection: true });
-  expect(conv.result.shape).toEqual([2, 8, 8, 4]);
-  expect(relativeL2(linear.result, conv.result)).toBeLessThan(1e-5);
-});
+interface VariantManifest {
+  made_by: string;
+  tolerance: { relative_l2: number };
+  variants: { name: string; description: string; unet: string; tensors: string }[];
+}
 
-test('attention_head_dim as a list equals the same heads given as an int; other head counts differ', async () => {
-  const asInt = await convertAndRun('heads-int', BASE);
-  const asList = await convertAndRun('heads-list', { ...BASE, attention_head_dim: [2, 2] });
-  const other = await convertAndRun('heads-other', { ...BASE, attention_head_dim: [4, 4] });
-  expect(relativeL2(asList.result, asInt.result)).toBeLessThan(1e-6);
-  expect(relativeL2(other.result, asInt.result)).toBeGreaterThan(1e-4);
-});
+const VARIANTS_DIR = path.join(__dirname, '..', 'fixtures', 'unet-variants');
+const variants = JSON.parse(
+  fs.readFileSync(path.join(VARIANTS_DIR, 'manifest.json'), 'utf8'),
+) as VariantManifest;
 
-test('longer channel lists, two transformer layers, layers_per_block 2 and num_attention_heads', async () => {
-  const config = {
-    ...BASE,
-    block_out_channels: [8, 16, 16],
-    down_block_types: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
-    up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
-    layers_per_block: 2,
-    transformer_layers_per_block: 2,
-    num_attention_heads: [2, 4, 4],
-    attention_head_dim: 8,
-  };
-  const { result } = await convertAndRun('deep', config);
-  expect(result.shape).toEqual([2, 8, 8, 4]);
-  expect(Number.isFinite(tf.sum(result).dataSync()[0])).toBe(true);
-});
+/**
+ * Configurations other than SD v1.5's, checked against diffusers' own UNet2DConditionModel (references made by
+ * spec/fixtures/unet-variants/make_unet_variants.py): forward and the VJP w.r.t. the sample.
+ */
+describe.each(variants.variants.map((v) => [v.name, v] as const))(
+  'UNet variant %s (diffusers)',
+  (name, variant) => {
+    test(`${variant.description}: output and sample VJP within ${variants.tolerance.relative_l2} of diffusers`, async () => {
+      const src = path.join(VARIANTS_DIR, variant.unet);
+      const out = path.join(tmp, name);
+      const config = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8'));
+      await writeUnetGraph(src, out, parseUnetConfig(config, name), { dtype: 'float32' });
+      const graph = await ConvertedGraph.load(out);
+      const file = SafetensorsFile.open(path.join(VARIANTS_DIR, variant.tensors));
+      try {
+        const read = (key: string) => tf.tidy(() => toNhwc(file.readTensor(key)));
+        const [sample, timestep, context, expected, cotangent, expectedGrad] = [
+          'sample',
+          'timestep',
+          'encoder_hidden_states',
+          'out',
+          'cotangent',
+          'grad_sample',
+        ].map(read);
+        const run = (x: tf.Tensor) =>
+          graph.execute({ sample: x, timestep, encoder_hidden_states: context }, ['out'])[0];
+        const got = run(sample);
+        const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(run(x), cotangent)))(sample);
+        expect(relativeL2(got, expected)).toBeLessThan(variants.tolerance.relative_l2);
+        expect(relativeL2(grad, expectedGrad)).toBeLessThan(variants.tolerance.relative_l2);
+        tf.dispose([sample, timestep, context, expected, cotangent, expectedGrad, got, grad]);
+      } finally {
+        file.close();
+        graph.dispose();
+      }
+    });
+  },
+);
 
 test('--dtype float16 halves the weight files and stays within float16 rounding', async () => {
   const full = await convertAndRun('f16', BASE, 'float32');

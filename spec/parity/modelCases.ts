@@ -105,6 +105,14 @@ export function defineModelParityCases(backend?: BackendChoice): void {
           toNchw(grad),
           file.readTensor(fixture.vjp.expected),
         );
+        // The converter's VJP graph, where it wrote one, must give the same gradient.
+        if (sd.unetVjpGraph)
+          await expectClose(
+            fixture.name,
+            `vjp graph(${fixture.vjp.wrt})`,
+            toNchw(sd.unetVjp(sample, timestep, context, cotangent)),
+            file.readTensor(fixture.vjp.expected),
+          );
       }
     },
 
