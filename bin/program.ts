@@ -3,6 +3,7 @@ import { packageVersion } from '../lib/packageRoot';
 import { BAD_INPUT_EXIT_CODE } from './cliErrors';
 import { benchAdjointCommand } from './commands/benchAdjoint';
 import { benchConvCommand } from './commands/benchConv';
+import { benchVjpCommand } from './commands/benchVjp';
 import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
 import { benchGuidanceCommand } from './commands/benchGuidance';
 import { benchPytorchCommand } from './commands/benchPytorch';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
       .description('benchmarks that print a table')
       .addCommand(benchAdjointCommand())
       .addCommand(benchConvCommand())
+      .addCommand(benchVjpCommand())
       .addCommand(benchConvertCommand())
       .addCommand(benchGuidanceCommand())
       .addCommand(benchPytorchCommand())

@@ -34,10 +34,10 @@ function withVjpGraphOptions(command: Command): Command {
     .addOption(
       new Option(
         '--backend <name>',
-        'backend that runs the model to find its shapes for the VJP graph (cpu has no memory limit; wasm is faster for models under 2 GB)',
+        'backend that runs the model to find its shapes for the VJP graph (models with more than 1.5 GB of weights are probed on cpu when this is wasm)',
       )
         .choices([...BACKEND_CHOICES])
-        .default('cpu'),
+        .default('wasm'),
     )
     .option(
       '--no-vjp-graph',
@@ -48,7 +48,7 @@ function withVjpGraphOptions(command: Command): Command {
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function conversionOptions(opts: CommonOptions) {
-  if (opts.vjpGraph) await startBackend(parseBackendChoice(opts.backend ?? 'cpu'), { announce: false });
+  if (opts.vjpGraph) await startBackend(parseBackendChoice(opts.backend ?? 'wasm'), { announce: false });
   return {
     dtype: opts.dtype,
     overwrite: opts.overwrite,

@@ -1,5 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { appendVjpGraphOrWarn } from '../graph/vjp/appendVjpGraph';
 import { ConversionOptions } from '../conversionOptions';
 import { writeGraphModel } from '../graph/writeGraphModel';
 import { writeAtomically } from '../outputDirectory';
@@ -68,7 +70,7 @@ export async function convertClip(
   }
   try {
     const logitScale = weights.has('logit_scale') ? weights.get('logit_scale').data[0] : Math.log(1 / 0.07);
-    return await writeAtomically(outDir, options.overwrite ?? false, (tmp) => {
+    return await writeAtomically(outDir, options.overwrite ?? false, async (tmp) => {
       log('converting clip_vision');
       writeGraphModel(path.join(tmp, 'clip_vision'), 'clip_vision', weights, graphOptions, (nn) => {
         const pixels = nn.g.input('pixel_values', 'float32', [
@@ -81,6 +83,22 @@ export async function convertClip(
         nn.g.output('image_embeds', out.imageEmbeds);
         for (const h of hidden) nn.g.output(`hidden_state_${h}`, out.hiddenStates[h]);
       });
+      if (options.vjpGraphs ?? true) {
+        log('writing the clip_vision VJP graph');
+        await appendVjpGraphOrWarn(
+          path.join(tmp, 'clip_vision'),
+          'clip_vision',
+          {
+            wrt: 'pixel_values',
+            outputs: ['image_embeds', ...hidden.map((h) => `hidden_state_${h}`)],
+            probes: () =>
+              [2, 3].map((batch) => ({
+                pixel_values: tf.randomNormal([batch, vision.imageSize, vision.imageSize, vision.channels]),
+              })),
+          },
+          log,
+        );
+      }
       log('converting clip_text');
       writeGraphModel(path.join(tmp, 'clip_text'), 'clip_text', weights, graphOptions, (nn) => {
         const ids = nn.g.input('input_ids', 'int32', [null, text.maxPositions]);

@@ -1,5 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { appendVjpGraphOrWarn } from '../graph/vjp/appendVjpGraph';
 import { ConversionOptions } from '../conversionOptions';
 import { GraphBuilder } from '../graph/graphBuilder';
 import { checkGraph, formatHistogram } from '../graph/graphCheck';
@@ -23,7 +25,7 @@ export async function convertArcface(
     );
   }
   const log = options.log ?? (() => undefined);
-  return writeAtomically(outDir, options.overwrite ?? false, (tmp) => {
+  return writeAtomically(outDir, options.overwrite ?? false, async (tmp) => {
     const dir = path.join(tmp, 'arcface');
     fs.mkdirSync(dir);
     const writer = new WeightShardWriter(dir);
@@ -36,6 +38,18 @@ export async function convertArcface(
     if (c === null || h === null || w === null)
       throw new Error(
         `${onnxPath}: input '${model.inputs[0].name}' must have a fixed channel count and size, got [${model.inputs[0].dims.map((d) => d ?? '?').join(', ')}]`,
+      );
+    if (options.vjpGraphs ?? true)
+      await appendVjpGraphOrWarn(
+        dir,
+        'arcface',
+        {
+          wrt: model.inputs[0].name,
+          outputs: [model.outputs[0].name],
+          probes: () =>
+            [2, 3].map((batch) => ({ [model.inputs[0].name]: tf.randomNormal([batch, h, w, c]) })),
+        },
+        log,
       );
     const manifest: ArcfaceManifest = {
       format: 'sag-arcface',

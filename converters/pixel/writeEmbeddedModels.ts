@@ -40,7 +40,7 @@ export async function writePixelDiffusionModel(
         throw new Error(`${checkpoint}: tensors not used by the graph: ${unused.join(', ')}`);
       await appendVjpGraph(path.join(tmp, 'unet'), {
         wrt: 'sample',
-        output: 'out',
+        outputs: ['out'],
         probes: () => [2, 3].map((batch) => pixelUnetProbe(spec, batch)),
       });
       fs.mkdirSync(path.join(tmp, 'scheduler'));
@@ -79,6 +79,14 @@ export async function writeClassifierModel(
         const { logits, features } = classifierGraph(nn, spec, image);
         nn.g.output('logits', logits);
         nn.g.output('features', features);
+      });
+      await appendVjpGraph(path.join(tmp, 'classifier'), {
+        wrt: 'image',
+        outputs: ['logits', 'features'],
+        probes: () =>
+          [2, 3].map((batch) => ({
+            image: tf.randomNormal([batch, spec.imageSize, spec.imageSize, spec.channels]),
+          })),
       });
       writeSagManifest(tmp, {
         format: 'sag-classifier',

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { appendVjpGraph } from '../graph/vjp/appendVjpGraph';
+import { appendVjpGraphOrWarn } from '../graph/vjp/appendVjpGraph';
 import { readSchedulerConfig } from '../../lib/schedule';
 import { parseClipTextConfig } from '../clip/clipConfig';
 import { clipTextGraph } from '../clip/clipGraph';
@@ -79,10 +79,7 @@ export async function writeUnetGraph(
   }
 }
 
-/**
- * The UNet's VJP graph w.r.t. the sample (shapes probed at two batch sizes and latent sizes). A model it cannot be
- * written for still converts: the warning says why, and guidance then differentiates with tf.grad.
- */
+/** The UNet's VJP graph w.r.t. the sample (shapes probed at two batch sizes and latent sizes). */
 export async function appendUnetVjpGraph(
   unetOut: string,
   unetConfig: UnetConfig,
@@ -90,10 +87,12 @@ export async function appendUnetVjpGraph(
   log: (line: string) => void,
 ): Promise<void> {
   const side = 2 ** (unetConfig.blockOutChannels.length - 1);
-  try {
-    await appendVjpGraph(unetOut, {
+  await appendVjpGraphOrWarn(
+    unetOut,
+    'unet',
+    {
       wrt: 'sample',
-      output: 'out',
+      outputs: ['out'],
       probes: () =>
         [
           [2, 2 * side],
@@ -103,10 +102,9 @@ export async function appendUnetVjpGraph(
           timestep: tf.tensor1d([500]),
           encoder_hidden_states: tf.randomNormal([batch, textLength, unetConfig.crossAttentionDim]),
         })),
-    });
-  } catch (error) {
-    log(`warning: unet: no VJP graph written (${(error as Error).message}); guidance will use tf.grad`);
-  }
+    },
+    log,
+  );
 }
 
 /** `sag convert sd`: UNet, VAE decoder and encoder, text encoder, tokenizer, scheduler config and sag.json. */
@@ -153,6 +151,25 @@ export async function convertStableDiffusion(
         const latent = nn.g.input('latent', 'float32', [null, null, null, vaeConfig.latentChannels]);
         nn.g.output('image', new VaeGraph(nn, vaeConfig).decode(latent));
       });
+      if (options.vjpGraphs ?? true) {
+        log('writing the vae_decoder VJP graph');
+        await appendVjpGraphOrWarn(
+          path.join(tmp, 'vae_decoder'),
+          'vae_decoder',
+          {
+            wrt: 'latent',
+            outputs: ['image'],
+            probes: () =>
+              [
+                [2, 4],
+                [3, 6],
+              ].map(([batch, size]) => ({
+                latent: tf.randomNormal([batch, size, size, vaeConfig.latentChannels]),
+              })),
+          },
+          log,
+        );
+      }
       log('converting vae_encoder');
       writeGraphModel(path.join(tmp, 'vae_encoder'), 'vae_encoder', vaeWeights, graphOptions, (nn) => {
         const image = nn.g.input('image', 'float32', [null, null, null, vaeConfig.inChannels]);

@@ -22,7 +22,7 @@ export class ArcfaceModel {
 
   /** faces [B, H, W, 3] in [-1, 1] -> embeddings [B, E] (not normalised). Caller owns the result. */
   embed(faces: tf.Tensor): tf.Tensor {
-    return this.graph.execute({ [this.manifest.input]: faces }, [this.manifest.output])[0];
+    return this.graph.executeDifferentiable({ [this.manifest.input]: faces }, [this.manifest.output])[0];
   }
 
   dispose(): void {

@@ -57,7 +57,7 @@ export class ClipModel {
           `${this.dir}: hidden state ${h} was not converted (have ${this.availableHiddenStates.join(', ')})`,
         );
     }
-    const outputs = this.vision.execute({ pixel_values: pixels }, [
+    const outputs = this.vision.executeDifferentiable({ pixel_values: pixels }, [
       'image_embeds',
       ...hiddenStates.map((h) => `hidden_state_${h}`),
     ]);

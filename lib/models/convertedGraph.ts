@@ -2,18 +2,21 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { loadGraphModelDir } from './loadGraphModelDir';
+import { useVjpGraphs } from './vjpGraphSwitch';
 
 /** What a converted model.json records about its VJP graph (userDefinedMetadata.sagVjp). */
 export interface VjpGraphInfo {
   /** The input differentiated. */
   wrt: string;
-  /** The output whose cotangent is given. */
-  output: string;
-  /** The input holding the cotangent (shaped like `output`). */
-  cotangent: string;
+  /** The outputs whose cotangents are given (the VJP is of their weighted sum). */
+  outputs: string[];
+  /** The inputs holding the cotangents, one per output, shaped like it. */
+  cotangents: string[];
   /** The output holding J^T cotangent (shaped like `wrt`). */
   grad: string;
 }
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A converted graph model with named inputs and outputs. Execute is synchronous (usable under tf.grad). */
 export class ConvertedGraph {
@@ -38,13 +41,59 @@ export class ConvertedGraph {
   }
 
   /**
-   * J^T cotangent w.r.t. the VJP graph's input at `inputs` (the forward's inputs): one run of the converter's VJP
-   * graph, which recomputes the forward and releases each activation after its last use. Caller owns the result.
+   * J^T cotangent w.r.t. the VJP graph's input at `inputs` (the forward's inputs), for one cotangent per VJP output
+   * (a single tensor for a one-output graph): one run of the converter's VJP graph, which recomputes the forward
+   * and releases each activation after its last use. Caller owns the result.
    */
-  vjp(inputs: Record<string, tf.Tensor>, cotangent: tf.Tensor): tf.Tensor {
+  vjp(inputs: Record<string, tf.Tensor>, cotangents: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const info = this.vjpGraph;
     if (!info) throw new Error(`${this.dir}: converted without a VJP graph (convert it again with this sag)`);
-    return this.execute({ ...inputs, [info.cotangent]: cotangent }, [info.grad])[0];
+    const list = Array.isArray(cotangents) ? cotangents : [cotangents];
+    if (list.length !== info.cotangents.length)
+      throw new Error(
+        `${this.dir}: the VJP graph takes ${info.cotangents.length} cotangents, got ${list.length}`,
+      );
+    const feeds = Object.fromEntries(info.cotangents.map((name, i) => [name, list[i]]));
+    return this.execute({ ...inputs, ...feeds }, [info.grad])[0];
+  }
+
+  /**
+   * `outputs`, differentiable w.r.t. the VJP graph's input through that graph (tf.customGrad: the forward runs once
+   * here and once more inside the VJP graph when a gradient is taken; the other inputs are constants). Without a
+   * VJP graph covering `outputs` (or with SAG_VJP_GRAPHS=0) this is plain `execute`, differentiated by tf.grad.
+   * Caller owns the results.
+   */
+  executeDifferentiable(inputs: Record<string, tf.Tensor>, outputs: string[]): tf.Tensor[] {
+    const info = this.vjpGraph;
+    if (!info || !useVjpGraphs() || !outputs.every((o) => info.outputs.includes(o)) || !inputs[info.wrt])
+      return this.execute(inputs, outputs);
+    const shapes: number[][] = [];
+    // tfjs types customGrad's arguments as (...inputs: Array<Tensor | GradSaveFunc>).
+    const op = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      const values = this.execute({ ...inputs, [info.wrt]: x }, info.outputs);
+      shapes.push(...values.map((v) => v.shape));
+      save([x]);
+      return {
+        value: tf.concat(values.map((v) => tf.reshape(v, [-1]))),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          let offset = 0;
+          const cotangents = shapes.map((shape) => {
+            const part = tf.reshape(tf.slice(dy, [offset], [size(shape)]), shape);
+            offset += size(shape);
+            return part;
+          });
+          return [this.vjp({ ...inputs, [info.wrt]: saved[0] }, cotangents)];
+        },
+      };
+    };
+    const packed = (tf.customGrad(op) as (x: tf.Tensor) => tf.Tensor)(inputs[info.wrt]);
+    // Slices, not tf.split: tfjs's SplitV gradient fails for a single part.
+    const offsets = shapes.map((_, i) => shapes.slice(0, i).reduce((sum, shape) => sum + size(shape), 0));
+    const all = shapes.map((shape, i) => tf.reshape(tf.slice(packed, [offsets[i]], [size(shape)]), shape));
+    const picked = outputs.map((o) => all[info.outputs.indexOf(o)]);
+    tf.dispose(all.filter((t) => !picked.includes(t)));
+    return picked;
   }
 
   /** Runs the graph; returns the requested outputs in order (caller owns them). */

@@ -41,12 +41,16 @@ export class ImageClassifier {
 
   /** Logits [B, classes] for images in [0, 1]. Caller owns the result. */
   logits(image: tf.Tensor4D): tf.Tensor2D {
-    return tf.tidy(() => this.graph.execute({ image: this.fit(image) }, ['logits'])[0] as tf.Tensor2D);
+    return tf.tidy(
+      () => this.graph.executeDifferentiable({ image: this.fit(image) }, ['logits'])[0] as tf.Tensor2D,
+    );
   }
 
   /** The feature map used by the style loss. Caller owns the result. */
   features(image: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.graph.execute({ image: this.fit(image) }, ['features'])[0] as tf.Tensor4D);
+    return tf.tidy(
+      () => this.graph.executeDifferentiable({ image: this.fit(image) }, ['features'])[0] as tf.Tensor4D,
+    );
   }
 
   /** Class probabilities [B, classes]. */

@@ -65,7 +65,7 @@ export class StableDiffusionModels {
 
   /** Unscaled latent -> image in about [-1, 1] (NHWC). */
   decode(latent: tf.Tensor): tf.Tensor {
-    return this.vaeDecoder.execute({ latent }, ['image'])[0];
+    return this.vaeDecoder.executeDifferentiable({ latent }, ['image'])[0];
   }
 
   /** Image in [-1, 1] (NHWC) -> mean and logvar of the unscaled latent. */

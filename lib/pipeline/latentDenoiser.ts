@@ -21,10 +21,12 @@ export class LatentDenoiser implements Denoiser {
     private readonly cond: tf.Tensor,
     private readonly uncond: tf.Tensor,
     readonly cfgScale: number,
+    /** Use the UNet's VJP graph in the adjoints where it has one (default: unless SAG_VJP_GRAPHS=0). */
+    useVjpGraph = useVjpGraphs(),
   ) {
     this.schedule = new NoiseSchedule(sd.scheduler);
     const eps: EpsFunction = (x, t) => tf.tidy(() => this.combined(x, t).eps);
-    if (sd.unetVjpGraph && useVjpGraphs()) eps.vjp = (x, t, dy) => this.combinedVjp(x, t, dy);
+    if (sd.unetVjpGraph && useVjpGraph) eps.vjp = (x, t, dy) => this.combinedVjp(x, t, dy);
     this.eps = eps;
   }
 

@@ -18,6 +18,8 @@ export class PixelDenoiser implements Denoiser {
     readonly schedule: NoiseSchedule,
     readonly channels: number,
     readonly imageSize: number,
+    /** Use the UNet's VJP graph in the adjoints where it has one (default: unless SAG_VJP_GRAPHS=0). */
+    useVjpGraph = useVjpGraphs(),
   ) {
     const eps: EpsFunction = (x, t) =>
       tf.tidy(() =>
@@ -28,7 +30,7 @@ export class PixelDenoiser implements Denoiser {
           schedule,
         ),
       );
-    if (unet.vjpGraph && useVjpGraphs())
+    if (unet.vjpGraph && useVjpGraph)
       eps.vjp = (x, t, dy) =>
         tf.tidy(() => {
           const { output, sample } = epsFromPredictionVjp(dy, t, schedule);

@@ -8,8 +8,12 @@ import { appendVjpGraph } from '../../converters/graph/vjp/appendVjpGraph';
 import { BACKWARD_RULES } from '../../converters/graph/vjp/backwardRules';
 import { WeightShardWriter } from '../../converters/graph/weightShardWriter';
 import { readValues } from '../../lib/backend/readTensor';
+import { ArcfaceModel } from '../../lib/models/arcfaceModel';
+import { ClipModel } from '../../lib/models/clipModel';
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
+import { StableDiffusionModels } from '../../lib/models/stableDiffusionModels';
 import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
+import { ConvertedFixtures, convertFixtureModels, removeFixtureModels } from '../helpers/fixturePipeline';
 import { relativeL2 } from '../helpers/relativeError';
 import { makeTempDir } from '../helpers/tempDir';
 import { useTestBackend } from '../helpers/testBackend';
@@ -150,7 +154,7 @@ async function writeCase(c: OpCase, dir: string): Promise<ConvertedGraph> {
   fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(g.modelJson()));
   await appendVjpGraph(dir, {
     wrt: 'x',
-    output: 'out',
+    outputs: ['out'],
     probes: () => [0, 1].map((k) => ({ x: tf.randomNormal(concrete(c.shape, k)) })),
   });
   return ConvertedGraph.load(dir);
@@ -196,7 +200,7 @@ test('an op without a backward rule leaves the model unchanged and says which no
   await expect(
     appendVjpGraph(dir, {
       wrt: 'x',
-      output: 'out',
+      outputs: ['out'],
       probes: () => [2, 3].map((b) => ({ x: tf.ones([b, 3]) })),
     }),
   ).rejects.toThrow("node 'Softplus' (Softplus): op Softplus has no VJP rule");
@@ -208,8 +212,8 @@ test('the shipped digit UNet has a VJP graph, equal to tf.grad through its forwa
   const graph = await ConvertedGraph.load(path.join(embeddedModelDir('digit-unet'), 'unet'));
   expect(graph.vjpGraph).toEqual({
     wrt: 'sample',
-    output: 'out',
-    cotangent: 'out_cotangent',
+    outputs: ['out'],
+    cotangents: ['out_cotangent'],
     grad: 'grad_sample',
   });
   const x = tf.randomNormal([4, 32, 32, 1], 0, 1, 'float32', 1);
@@ -220,4 +224,58 @@ test('the shipped digit UNet has a VJP graph, equal to tf.grad through its forwa
   )(x);
   expect(relativeL2(graph.vjp({ sample: x, timestep: t }, dy), expected)).toBeLessThan(1e-5);
   graph.dispose();
+});
+
+describe('fixture models converted by sag', () => {
+  let fixtures: ConvertedFixtures;
+  beforeAll(async () => {
+    fixtures = await convertFixtureModels();
+  }, 300_000);
+  afterAll(() => removeFixtureModels(fixtures));
+
+  test('the UNet, VAE decoder, CLIP vision tower and ArcFace get VJP graphs; tf.grad through them uses the graph', async () => {
+    const sd = await StableDiffusionModels.load(fixtures.sd);
+    const clip = await ClipModel.load(fixtures.clip);
+    const arcface = await ArcfaceModel.load(fixtures.arcface);
+    expect(sd.unetGraph.vjpGraph?.outputs).toEqual(['out']);
+    expect(sd.vaeDecoder.vjpGraph?.outputs).toEqual(['image']);
+    expect(clip.vision.vjpGraph?.outputs[0]).toBe('image_embeds');
+    expect(arcface.graph.vjpGraph).not.toBeNull();
+    const vjp = jest.spyOn(ConvertedGraph.prototype, 'vjp');
+    const latent = tf.randomNormal([1, 8, 8, 4], 0, 1, 'float32', 3);
+    const viaGraph = tf.grad((z: tf.Tensor) => tf.sum(tf.square(sd.decode(z))))(latent);
+    expect(vjp).toHaveBeenCalledTimes(1);
+    const viaTape = tf.grad((z: tf.Tensor) =>
+      tf.sum(tf.square(sd.vaeDecoder.execute({ latent: z }, ['image'])[0])),
+    )(latent);
+    expect(relativeL2(viaGraph, viaTape)).toBeLessThan(1e-5);
+    // Several outputs: an embedding and a hidden state together.
+    const pixels = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 4);
+    const hidden = clip.availableHiddenStates[1];
+    const loss =
+      (image: (p: tf.Tensor) => { imageEmbeds: tf.Tensor; hiddenStates: Map<number, tf.Tensor> }) =>
+      (p: tf.Tensor) => {
+        const out = image(p);
+        return tf.add(
+          tf.sum(tf.mul(out.imageEmbeds, 3)),
+          tf.sum(tf.square(out.hiddenStates.get(hidden) as tf.Tensor)),
+        );
+      };
+    const clipGraph = tf.grad(loss((p) => clip.image(p, [hidden])))(pixels);
+    expect(vjp).toHaveBeenCalledTimes(2);
+    const clipTape = tf.grad(
+      loss((p) => {
+        const [embeds, state] = clip.vision.execute({ pixel_values: p }, [
+          'image_embeds',
+          `hidden_state_${hidden}`,
+        ]);
+        return { imageEmbeds: embeds, hiddenStates: new Map([[hidden, state]]) };
+      }),
+    )(pixels);
+    expect(relativeL2(clipGraph, clipTape)).toBeLessThan(1e-5);
+    vjp.mockRestore();
+    sd.dispose();
+    clip.dispose();
+    arcface.dispose();
+  });
 });

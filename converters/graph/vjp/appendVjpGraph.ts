@@ -13,13 +13,14 @@ import { ProbedShape, ProbedShapes, nodeOutputs, probeShapes } from './shapeProb
 
 export interface AppendVjpOptions {
   wrt: string;
-  output: string;
+  /** Outputs differentiated (their cotangents are inputs of the VJP graph). */
+  outputs: string[];
   /** Two or more input sets differing in every dimension that may vary at run time (batch, image size). */
   probes: () => Record<string, tf.Tensor>[];
 }
 
 /**
- * Adds to a converted graph model (in place) the nodes computing `J^T cotangent` of `output` w.r.t. input `wrt`,
+ * Adds to a converted graph model (in place) the nodes computing `sum_k J_k^T cotangent_k` of `outputs` w.r.t. input `wrt`,
  * by reverse-mode differentiation of the forward nodes at conversion time: gradients for the inputs only (never for
  * weights), conv kernels flipped once and stored, each gradient released by tfjs's executor after its last use.
  * Forward and VJP share the weights: running only `output` is the forward pass as before. Throws naming the first
@@ -30,6 +31,7 @@ export async function appendVjpGraph(dir: string, options: AppendVjpOptions): Pr
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
   const nodes = json.modelTopology.node as GraphNode[];
   if (json.userDefinedMetadata?.sagVjp) throw new Error(`${dir}: the model already has a VJP graph`);
+  const restoreBackend = await backendForProbing(json);
   const model = await loadGraphModelDir(dir);
   const probes = options.probes();
   const writer = new WeightShardWriter(dir, 4 * 2 ** 20, 'vjp');
@@ -39,23 +41,24 @@ export async function appendVjpGraph(dir: string, options: AppendVjpOptions): Pr
     const g = GraphBuilder.extending(nodes, writer, floatStorage, 'vjp-const');
     const info: VjpGraphInfo = {
       wrt: options.wrt,
-      output: options.output,
-      cotangent: `${options.output}_cotangent`,
+      outputs: options.outputs,
+      cotangents: options.outputs.map((o) => `${o}_cotangent`),
       grad: `grad_${options.wrt}`,
     };
-    const outputNode = nodes.find((n) => n.name === options.output);
-    if (!outputNode) throw new Error(`${dir}: no output '${options.output}'`);
-    const cotangent = g.input(info.cotangent, 'float32', shapes.get(options.output) as ProbedShape);
+    for (const output of options.outputs)
+      if (!nodes.some((n) => n.name === output)) throw new Error(`${dir}: no output '${output}'`);
+    const cotangents = info.cotangents.map((name, i) =>
+      g.input(name, 'float32', shapes.get(options.outputs[i]) as ProbedShape),
+    );
     const emitter = new VjpEmitter(g, nodes, shapes, model, dir);
-    const grad = await emitter.emit(options.wrt, options.output, cotangent);
+    const grad = await emitter.emit(options.wrt, options.outputs, cotangents);
     g.output(info.grad, grad);
     const vjpWeights = writer.finish();
     json.modelTopology.node = g.nodes;
     json.weightsManifest = [...json.weightsManifest, ...vjpWeights.filter((group) => group.paths.length)];
-    json.signature.inputs[info.cotangent] = signatureEntry(
-      info.cotangent,
-      shapes.get(options.output) as ProbedShape,
-    );
+    info.cotangents.forEach((name, i) => {
+      json.signature.inputs[name] = signatureEntry(name, shapes.get(options.outputs[i]) as ProbedShape);
+    });
     json.signature.outputs[info.grad] = { name: `${info.grad}:0`, dtype: 'DT_FLOAT' };
     json.userDefinedMetadata = { ...(json.userDefinedMetadata ?? {}), sagVjp: info };
     fs.writeFileSync(file, JSON.stringify(json));
@@ -66,6 +69,45 @@ export async function appendVjpGraph(dir: string, options: AppendVjpOptions): Pr
   } finally {
     tf.dispose(probes.flatMap((p) => Object.values(p)));
     model.dispose();
+    await restoreBackend();
+  }
+}
+
+/** wasm's memory ends at 4 GiB: models with more than this many bytes of weights are probed on the cpu backend. */
+const WASM_PROBE_LIMIT_BYTES = 1.5 * 2 ** 30;
+
+/**
+ * The backend the probes run on: the current one, except that a model too large for wasm's memory is probed on
+ * the cpu backend (slower, no memory limit). Returns what restores the current backend.
+ */
+async function backendForProbing(json: {
+  weightsManifest: { weights: { shape: number[]; quantization?: unknown }[] }[];
+}): Promise<() => Promise<void>> {
+  const current = tf.getBackend();
+  const bytes = json.weightsManifest
+    .flatMap((group) => group.weights)
+    .reduce((sum, w) => sum + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+  if (current !== 'wasm' || bytes <= WASM_PROBE_LIMIT_BYTES) return async () => undefined;
+  await tf.setBackend('cpu');
+  return async () => {
+    await tf.setBackend(current);
+  };
+}
+
+/**
+ * appendVjpGraph for a converter: a model it cannot be written for still converts, and the warning (through `log`)
+ * says why; guidance then differentiates that model with tf.grad.
+ */
+export async function appendVjpGraphOrWarn(
+  dir: string,
+  label: string,
+  options: AppendVjpOptions,
+  log: (line: string) => void,
+): Promise<void> {
+  try {
+    await appendVjpGraph(dir, options);
+  } catch (error) {
+    log(`warning: ${label}: no VJP graph written (${(error as Error).message}); guidance will use tf.grad`);
   }
 }
 
@@ -104,11 +146,11 @@ class VjpEmitter implements BackwardContext {
     this.byName = new Map(forward.map((n) => [n.name, n]));
   }
 
-  /** Emits J^T cotangent for `output` w.r.t. `wrt`; returns the gradient's ref. */
-  async emit(wrt: string, output: string, cotangent: Ref): Promise<Ref> {
+  /** Emits sum_k J_k^T cotangent_k for `outputs` w.r.t. `wrt`; returns the gradient's ref. */
+  async emit(wrt: string, outputs: string[], cotangents: Ref[]): Promise<Ref> {
     await this.readIntConstants();
-    const onPath = this.differentiablePath(wrt, output);
-    const grads = new Map<string, Ref[]>([[output, [cotangent]]]);
+    const onPath = this.differentiablePath(wrt, outputs);
+    const grads = new Map<string, Ref[]>(outputs.map((output, i) => [output, [cotangents[i]]]));
     for (let i = this.forward.length - 1; i >= 0; i--) {
       const node = this.forward[i];
       if (!onPath.has(node.name) || node.op === 'Placeholder') continue;
@@ -127,12 +169,13 @@ class VjpEmitter implements BackwardContext {
       }
     }
     const result = this.summed(grads.get(wrt));
-    if (!result) throw new Error(`${this.dir}: output '${output}' does not depend on input '${wrt}'`);
+    if (!result)
+      throw new Error(`${this.dir}: outputs ${outputs.join(', ')} do not depend on input '${wrt}'`);
     return result;
   }
 
-  /** Nodes reachable from `wrt` through differentiable inputs that also reach `output`. */
-  private differentiablePath(wrt: string, output: string): Set<string> {
+  /** Nodes reachable from `wrt` through differentiable inputs that also reach one of `outputs`. */
+  private differentiablePath(wrt: string, outputs: string[]): Set<string> {
     const fromInput = new Set<string>([wrt]);
     for (const node of this.forward) {
       const rule = BACKWARD_RULES[node.op];
@@ -140,7 +183,7 @@ class VjpEmitter implements BackwardContext {
       if (node.op === 'Shape' || node.op === 'Size') continue;
       if (positions.some((i) => fromInput.has(stripIndex(node.input[i] ?? '')))) fromInput.add(node.name);
     }
-    const toOutput = new Set<string>([output]);
+    const toOutput = new Set<string>(outputs);
     for (let i = this.forward.length - 1; i >= 0; i--) {
       const node = this.forward[i];
       if (!toOutput.has(node.name)) continue;
