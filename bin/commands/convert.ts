@@ -41,7 +41,7 @@ function withVjpGraphOptions(command: Command): Command {
     )
     .option(
       '--no-vjp-graph',
-      'do not write the VJP graph of the UNet (guidance then differentiates with tf.grad: same values, more memory)',
+      'do not write VJP graphs (guidance then differentiates these networks with tf.grad: same values, more memory)',
     );
 }
 
@@ -83,15 +83,17 @@ export function convertCommand(): Command {
     ),
   );
   convert.addCommand(
-    withCommonOptions(
-      new Command('clip')
-        .description('a transformers CLIPModel directory -> clip_vision/, clip_text/')
-        .argument('<clip-dir>', 'directory with config.json and model.safetensors (or pytorch_model.bin)')
-        .option(
-          '--hidden-states <list>',
-          'vision hidden states to expose (default: all)',
-          parseIntegerList('--hidden-states', 0),
-        ),
+    withVjpGraphOptions(
+      withCommonOptions(
+        new Command('clip')
+          .description('a transformers CLIPModel directory -> clip_vision/, clip_text/')
+          .argument('<clip-dir>', 'directory with config.json and model.safetensors (or pytorch_model.bin)')
+          .option(
+            '--hidden-states <list>',
+            'vision hidden states to expose (default: all)',
+            parseIntegerList('--hidden-states', 0),
+          ),
+      ),
     ).action(
       guarded(async (dir: string, opts: CommonOptions & { hiddenStates?: number[] }) => {
         const start = performance.now();
@@ -104,10 +106,12 @@ export function convertCommand(): Command {
     ),
   );
   convert.addCommand(
-    withCommonOptions(
-      new Command('arcface')
-        .description('an insightface ArcFace ONNX model -> arcface/')
-        .argument('<model.onnx>', 'ONNX file'),
+    withVjpGraphOptions(
+      withCommonOptions(
+        new Command('arcface')
+          .description('an insightface ArcFace ONNX model -> arcface/')
+          .argument('<model.onnx>', 'ONNX file'),
+      ),
     ).action(
       guarded(async (file: string, opts: CommonOptions) => {
         const start = performance.now();

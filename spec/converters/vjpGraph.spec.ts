@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GraphBuilder, Ref } from '../../converters/graph/graphBuilder';
 import { GraphOps } from '../../converters/graph/graphOps';
 import { attr } from '../../converters/graph/tfAttr';
-import { appendVjpGraph } from '../../converters/graph/vjp/appendVjpGraph';
+import { appendVjpGraph, removeVjpGraph } from '../../converters/graph/vjp/appendVjpGraph';
 import { BACKWARD_RULES } from '../../converters/graph/vjp/backwardRules';
 import { WeightShardWriter } from '../../converters/graph/weightShardWriter';
 import { readValues } from '../../lib/backend/readTensor';
@@ -206,6 +206,26 @@ test('an op without a backward rule leaves the model unchanged and says which no
   ).rejects.toThrow("node 'Softplus' (Softplus): op Softplus has no VJP rule");
   expect(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).toBe(before);
   expect(fs.readdirSync(dir).sort()).toEqual(files);
+});
+
+test('removeVjpGraph gives back the forward model exactly', async () => {
+  const dir = path.join(tmp, 'remove');
+  fs.mkdirSync(dir, { recursive: true });
+  const g = new GraphBuilder(new WeightShardWriter(dir));
+  const o = new GraphOps(g);
+  const x = g.input('x', 'float32', [null, 4, 4, 3]);
+  g.output('out', o.unary('Sigmoid', spatial(o, x)));
+  fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(g.modelJson()));
+  const before = fs.readFileSync(path.join(dir, 'model.json'), 'utf8');
+  const files = fs.readdirSync(dir).sort();
+  const probes = () => [2, 3].map((b) => ({ x: tf.randomNormal([b, 4, 4, 3]) }));
+  await appendVjpGraph(dir, { wrt: 'x', outputs: ['out'], probes });
+  expect(fs.readdirSync(dir).length).toBeGreaterThan(files.length);
+  removeVjpGraph(dir);
+  expect(JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'))).toEqual(JSON.parse(before));
+  expect(fs.readdirSync(dir).sort()).toEqual(files);
+  await appendVjpGraph(dir, { wrt: 'x', outputs: ['out'], probes });
+  expect((await ConvertedGraph.load(dir)).vjpGraph).not.toBeNull();
 });
 
 test('the shipped digit UNet has a VJP graph, equal to tf.grad through its forward graph', async () => {

@@ -51,7 +51,9 @@ export async function appendVjpGraph(dir: string, options: AppendVjpOptions): Pr
       g.input(name, 'float32', shapes.get(options.outputs[i]) as ProbedShape),
     );
     const emitter = new VjpEmitter(g, nodes, shapes, model, dir);
-    const grad = await emitter.emit(options.wrt, options.outputs, cotangents);
+    await emitter.readConstants();
+    // Every node of the VJP graph is named vjp/..., so that removeVjpGraph finds them.
+    const grad = g.scope('vjp', () => emitter.emit(options.wrt, options.outputs, cotangents));
     g.output(info.grad, grad);
     const vjpWeights = writer.finish();
     json.modelTopology.node = g.nodes;
@@ -127,6 +129,12 @@ function storedFloatDtype(json: { weightsManifest: { weights: { quantization?: {
   return quantized ? 'float16' : 'float32';
 }
 
+/**
+ * Ops whose backward rule multiplies dy by a full-size forward tensor of the same shape: given a broadcastable dy
+ * (from a Mean, as in GroupNorm's variance), their input gradient comes out full-size without materializing dy.
+ */
+const FULL_FROM_BROADCASTABLE_DY = new Set(['Square', 'Sigmoid', 'Tanh', 'Exp', 'Sqrt', 'Rsqrt', 'Erf']);
+
 /** Differentiable edges and the backward nodes of one forward graph. */
 class VjpEmitter implements BackwardContext {
   readonly o: GraphOps;
@@ -147,19 +155,19 @@ class VjpEmitter implements BackwardContext {
   }
 
   /** Emits sum_k J_k^T cotangent_k for `outputs` w.r.t. `wrt`; returns the gradient's ref. */
-  async emit(wrt: string, outputs: string[], cotangents: Ref[]): Promise<Ref> {
-    await this.readIntConstants();
+  emit(wrt: string, outputs: string[], cotangents: Ref[]): Ref {
     const onPath = this.differentiablePath(wrt, outputs);
     const grads = new Map<string, Ref[]>(outputs.map((output, i) => [output, [cotangents[i]]]));
     for (let i = this.forward.length - 1; i >= 0; i--) {
       const node = this.forward[i];
       if (!onPath.has(node.name) || node.op === 'Placeholder') continue;
       const outputs = nodeOutputs(node);
-      const dys = outputs.map((name) => this.summed(grads.get(name)));
+      const broadcastableDy = FULL_FROM_BROADCASTABLE_DY.has(node.op);
+      const dys = outputs.map((name) => this.summed(grads.get(name), name, broadcastableDy));
       if (dys.every((d) => d === null)) continue;
       const rule = BACKWARD_RULES[node.op];
       if (!rule) return this.fail(node, `op ${node.op} has no VJP rule`);
-      const inputGrads = this.g.scope(`vjp/${node.name}`, () => rule.backward(node, dys, this));
+      const inputGrads = this.g.scope(node.name, () => rule.backward(node, dys, this));
       for (const [index, grad] of inputGrads) {
         const input = stripIndex(node.input[index]);
         if (!onPath.has(input)) continue;
@@ -168,7 +176,7 @@ class VjpEmitter implements BackwardContext {
         grads.set(node.input[index], list);
       }
     }
-    const result = this.summed(grads.get(wrt));
+    const result = this.summed(grads.get(wrt), wrt);
     if (!result)
       throw new Error(`${this.dir}: outputs ${outputs.join(', ')} do not depend on input '${wrt}'`);
     return result;
@@ -192,13 +200,41 @@ class VjpEmitter implements BackwardContext {
     return new Set([...fromInput].filter((n) => toOutput.has(n)));
   }
 
-  private summed(list: Ref[] | undefined): Ref | null {
+  /**
+   * The total gradient of tensor `name` from its contributions: full-size ones added (AddN), broadcastable ones
+   * added to that by broadcasting; broadcastable ones alone are broadcast to the tensor's shape first.
+   */
+  private summed(list: Ref[] | undefined, name: string, broadcastableOk = false): Ref | null {
     if (!list || list.length === 0) return null;
-    if (list.length === 1) return list[0];
-    return this.g.op('AddN', list, { N: attr.int(list.length) });
+    const full = list.filter((r) => !this.broadcastableGrads.has(r.ref));
+    const partial = list.filter((r) => this.broadcastableGrads.has(r.ref));
+    let total: Ref;
+    if (full.length > 0)
+      total = full.length === 1 ? full[0] : this.g.op('AddN', full, { N: attr.int(full.length) });
+    else if (broadcastableOk) total = partial.shift() as Ref;
+    else total = this.materialized(partial.shift() as Ref, name);
+    for (const p of partial) total = this.o.add(total, p);
+    return total;
   }
 
-  private async readIntConstants(): Promise<void> {
+  /** A broadcastable gradient made full-size, like tensor `name` (rare: see FULL_FROM_BROADCASTABLE_DY). */
+  private materialized(grad: Ref, name: string): Ref {
+    return this.o.mul(grad, this.g.op('OnesLike', [{ ref: name }]));
+  }
+
+  private readonly broadcastableGrads = new Set<string>();
+
+  broadcastable(grad: Ref): Ref {
+    this.broadcastableGrads.add(grad.ref);
+    return grad;
+  }
+
+  afterGradient(dy: Ref, value: Ref): Ref {
+    return this.o.add(value, this.o.mul(dy, this.g.scalar(0)));
+  }
+
+  /** Reads the int32 constants and conv filters the rules need (before emit: the rules are synchronous). */
+  async readConstants(): Promise<void> {
     for (const node of this.forward) {
       if (node.op !== 'Const' || (node.attr.dtype as { type?: string })?.type !== 'DT_INT32') continue;
       const t = this.model.weights[node.name]?.[0];
@@ -259,7 +295,7 @@ class VjpEmitter implements BackwardContext {
           for (let o = 0; o < outC; o++)
             flipped[((i * kw + j) * outC + o) * inC + c] =
               data[(((kh - 1 - i) * kw + (kw - 1 - j)) * inC + c) * outC + o];
-    const ref = this.g.constant(`vjp/${filterRef}/flipped`, flipped, [kh, kw, outC, inC]);
+    const ref = this.g.constant(`${filterRef}/flipped`, flipped, [kh, kw, outC, inC]);
     this.flippedFilters.set(filterRef, ref);
     return ref;
   }
@@ -289,4 +325,29 @@ class VjpEmitter implements BackwardContext {
 function stripIndex(ref: string): string {
   const i = ref.lastIndexOf(':');
   return i > 0 && /^\d+$/.test(ref.slice(i + 1)) ? ref.slice(0, i) : ref;
+}
+
+/**
+ * Removes a model's VJP graph (its nodes, inputs, output, shards and metadata), leaving the forward graph as the
+ * converter wrote it; a model without one is left as it is.
+ */
+export function removeVjpGraph(dir: string): void {
+  const file = path.join(dir, 'model.json');
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const info = json.userDefinedMetadata?.sagVjp as VjpGraphInfo | undefined;
+  if (!info) return;
+  const added = new Set([...info.cotangents, info.grad]);
+  json.modelTopology.node = (json.modelTopology.node as GraphNode[]).filter(
+    (n) => !added.has(n.name) && !n.name.startsWith('vjp/') && !n.name.startsWith('vjp-const/'),
+  );
+  const vjpGroups = (json.weightsManifest as { paths: string[] }[]).filter((g) =>
+    g.paths.every((p) => p.startsWith('vjp-')),
+  );
+  json.weightsManifest = json.weightsManifest.filter((g: { paths: string[] }) => !vjpGroups.includes(g));
+  for (const name of info.cotangents) delete json.signature.inputs[name];
+  delete json.signature.outputs[info.grad];
+  delete json.userDefinedMetadata.sagVjp;
+  if (Object.keys(json.userDefinedMetadata).length === 0) delete json.userDefinedMetadata;
+  fs.writeFileSync(file, JSON.stringify(json));
+  for (const group of vjpGroups) for (const p of group.paths) fs.rmSync(path.join(dir, p), { force: true });
 }

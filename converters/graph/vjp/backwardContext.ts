@@ -16,6 +16,17 @@ export interface BackwardContext {
   shapeTensor(ref: string): Ref;
   /** A conv filter flipped spatially with in/out channels swapped, stored once as a constant. */
   inputGradFilter(node: GraphNode, filterRef: string): Ref;
+  /**
+   * Marks a gradient as broadcastable to its input's shape rather than equal to it (Mean's and Sum's keep their
+   * reduced axes at size 1): it is added to the input's other gradients by broadcasting, and only materialized
+   * when it is the only one, so no full-size tensor is made during the forward pass.
+   */
+  broadcastable(grad: Ref): Ref;
+  /**
+   * `value` with a data dependency on `dy` (value + 0 * dy): a backward term computed from forward tensors only
+   * would otherwise run as soon as they exist, during the forward pass, and stay alive until the backward pass.
+   */
+  afterGradient(dy: Ref, value: Ref): Ref;
   /** `grad` (shaped like `output`) summed over the axes `operand` was broadcast along, shaped like `operand`. */
   unbroadcast(grad: Ref, operand: string, output: string): Ref;
   fail(node: GraphNode, why: string): never;

@@ -69,8 +69,7 @@ function reduction(mean: boolean): BackwardRule {
           spread = o.div(spread, count);
         }
       }
-      // A broadcasting multiply: tfjs's BroadcastTo is a Tile, several times slower on wasm.
-      return only(o.mul(spread, g.op('OnesLike', [{ ref: input }])));
+      return only(ctx.broadcastable(spread));
     },
   };
 }
@@ -217,9 +216,10 @@ const softmax = unary((node, dy, ctx) => {
   return o.mul(s, o.sub(dy, o.sum(o.mul(dy, s), [-1], true)));
 });
 
-/** Mask of x > 0 (or >= for Maximum's tie rule) as float32. */
-function positive(ctx: BackwardContext, a: Ref, b: Ref, op: 'Greater' | 'GreaterEqual'): Ref {
-  return ctx.o.cast(ctx.g.op(op, [a, b]), 'float32');
+/** dy where a > b (or >=), else 0: a boolean mask, computed only once dy exists. */
+function where(ctx: BackwardContext, dy: Ref, a: Ref, b: Ref, op: 'Greater' | 'GreaterEqual'): Ref {
+  const mask = ctx.g.op(op, [ctx.afterGradient(dy, a), b]);
+  return ctx.g.op('SelectV2', [mask, dy, ctx.g.op('ZerosLike', [dy])]);
 }
 
 export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
@@ -238,37 +238,42 @@ export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
   ),
   RealDiv: binary(
     (node, dy, ctx) => ctx.o.div(dy, x(node, 1)),
-    (node, dy, ctx) => ctx.o.unary('Neg', ctx.o.mul(dy, ctx.o.div(y(node), x(node, 1)))),
+    (node, dy, ctx) => ctx.o.unary('Neg', ctx.o.div(ctx.o.mul(dy, y(node)), x(node, 1))),
   ),
   Maximum: binary(
-    (node, dy, ctx) => ctx.o.mul(dy, positive(ctx, x(node, 0), x(node, 1), 'GreaterEqual')),
-    (node, dy, ctx) => ctx.o.mul(dy, positive(ctx, x(node, 1), x(node, 0), 'Greater')),
+    (node, dy, ctx) => where(ctx, dy, x(node, 0), x(node, 1), 'GreaterEqual'),
+    (node, dy, ctx) => where(ctx, dy, x(node, 1), x(node, 0), 'Greater'),
   ),
   Minimum: binary(
-    (node, dy, ctx) => ctx.o.mul(dy, positive(ctx, x(node, 1), x(node, 0), 'GreaterEqual')),
-    (node, dy, ctx) => ctx.o.mul(dy, positive(ctx, x(node, 0), x(node, 1), 'Greater')),
+    (node, dy, ctx) => where(ctx, dy, x(node, 1), x(node, 0), 'GreaterEqual'),
+    (node, dy, ctx) => where(ctx, dy, x(node, 0), x(node, 1), 'Greater'),
   ),
   Neg: unary((_, dy, ctx) => ctx.o.unary('Neg', dy)),
-  Square: unary((node, dy, ctx) => ctx.o.mul(dy, ctx.o.scale(x(node), 2))),
+  Square: unary((node, dy, ctx) => ctx.o.scale(ctx.o.mul(dy, x(node)), 2)),
   Sqrt: unary((node, dy, ctx) => ctx.o.div(ctx.o.scale(dy, 0.5), y(node))),
-  Rsqrt: unary((node, dy, ctx) =>
-    ctx.o.mul(dy, ctx.o.scale(ctx.o.mul(y(node), ctx.o.unary('Square', y(node))), -0.5)),
-  ),
+  Rsqrt: unary((node, dy, ctx) => {
+    const { o } = ctx;
+    return o.scale(o.mul(o.mul(o.mul(dy, y(node)), y(node)), y(node)), -0.5);
+  }),
   Exp: unary((node, dy, ctx) => ctx.o.mul(dy, y(node))),
-  Sin: unary((node, dy, ctx) => ctx.o.mul(dy, ctx.o.unary('Cos', x(node)))),
-  Cos: unary((node, dy, ctx) => ctx.o.unary('Neg', ctx.o.mul(dy, ctx.o.unary('Sin', x(node))))),
-  Sigmoid: unary((node, dy, ctx) => ctx.o.mul(dy, ctx.o.mul(y(node), ctx.o.sub(ctx.g.scalar(1), y(node))))),
-  Tanh: unary((node, dy, ctx) => ctx.o.mul(dy, ctx.o.sub(ctx.g.scalar(1), ctx.o.unary('Square', y(node))))),
-  Erf: unary((node, dy, ctx) =>
-    ctx.o.mul(
-      dy,
-      ctx.o.scale(
-        ctx.o.unary('Exp', ctx.o.unary('Neg', ctx.o.unary('Square', x(node)))),
-        2 / Math.sqrt(Math.PI),
-      ),
-    ),
+  Sin: unary((node, dy, ctx) => ctx.o.mul(dy, ctx.o.unary('Cos', ctx.afterGradient(dy, x(node))))),
+  Cos: unary((node, dy, ctx) =>
+    ctx.o.unary('Neg', ctx.o.mul(dy, ctx.o.unary('Sin', ctx.afterGradient(dy, x(node))))),
   ),
-  Relu: unary((node, dy, ctx) => ctx.o.mul(dy, positive(ctx, x(node), ctx.g.scalar(0), 'Greater'))),
+  Sigmoid: unary((node, dy, ctx) => {
+    const dyS = ctx.o.mul(dy, y(node));
+    return ctx.o.sub(dyS, ctx.o.mul(dyS, y(node)));
+  }),
+  Tanh: unary((node, dy, ctx) => ctx.o.sub(dy, ctx.o.mul(ctx.o.mul(dy, y(node)), y(node)))),
+  Erf: unary((node, dy, ctx) => {
+    const { o } = ctx;
+    const input = ctx.afterGradient(dy, x(node));
+    return o.mul(
+      dy,
+      o.scale(o.unary('Exp', o.unary('Neg', o.unary('Square', input))), 2 / Math.sqrt(Math.PI)),
+    );
+  }),
+  Relu: unary((node, dy, ctx) => where(ctx, dy, x(node), ctx.g.scalar(0), 'Greater')),
   BatchMatMulV2: batchMatMul,
   Conv2D: conv2d,
   Reshape: unary((node, dy, ctx) => ctx.o.reshape(dy, ctx.shapeTensor(node.input[0]))),
