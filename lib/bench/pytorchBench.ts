@@ -3,6 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { GradientMethod, estimateGradient } from '../adjoint';
+import { EpsFunction } from '../ode/epsFunction';
+import { PixelDenoiser } from '../pipeline/pixelDenoiser';
 import { ImageClassifier } from '../models/imageClassifier';
 import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
 import { EULER, makeEstimateProblem } from '../ode';
@@ -65,8 +67,10 @@ export async function runPytorchBench(options: PytorchBenchOptions): Promise<Pyt
       classifier: path.join(options.classifierDir, 'classifier'),
     });
     const size = model.imageSize;
-    const eps = (x: tf.Tensor, t: number) =>
-      tf.tidy(() => model.unet.execute({ sample: x, timestep: tf.tensor1d([t]) }, ['out'])[0]);
+    // The library's own eps, with and without the converter's VJP graph (sag's default uses it where it exists).
+    const withGraph = new PixelDenoiser(model.unet, model.schedule, model.channels, model.imageSize, true)
+      .eps;
+    const eps = new PixelDenoiser(model.unet, model.schedule, model.channels, model.imageSize, false).eps;
     const toImage = (x0: tf.Tensor) => tf.clipByValue(tf.div(tf.add(x0, 1), 2), 0, 1) as tf.Tensor4D;
     const loss = (x0: tf.Tensor) =>
       tf.tidy(
@@ -77,10 +81,10 @@ export async function runPytorchBench(options: PytorchBenchOptions): Promise<Pyt
       );
 
     const agreement = await checkAgreement(worker, dir, model, classifier, eps, options.timestep);
-    const problem = makeEstimateProblem(eps, model.schedule, options.timestep, {
-      n: options.n,
-      tableau: EULER,
-    });
+    const problemOf = (epsFunction: EpsFunction) =>
+      makeEstimateProblem(epsFunction, model.schedule, options.timestep, { n: options.n, tableau: EULER });
+    const problem = problemOf(eps);
+    const graphProblem = problemOf(withGraph);
     const grid = problem.grid.map((p) => ({ timestep: p.timestep, abar: p.abar, sigbar: p.sigbar }));
     const rows: PytorchBenchRow[] = [];
     for (const batch of options.batches) {
@@ -88,19 +92,39 @@ export async function runPytorchBench(options: PytorchBenchOptions): Promise<Pyt
       const xFile = path.join(dir, `x${batch}.f32`);
       await writeTensor(xFile, x);
       const ones = tf.onesLike(x);
-      const sagGradient = (method: GradientMethod) => () => {
-        const g = estimateGradient(method, problem, x, loss);
-        tf.dispose([g.x0hat, g.loss]);
-        return g.grad;
-      };
+      const sagGradient =
+        (method: GradientMethod, through = problem) =>
+        () => {
+          const g = estimateGradient(method, through, x, loss);
+          tf.dispose([g.x0hat, g.loss]);
+          return g.grad;
+        };
       const operations: [string, Record<string, unknown>, () => tf.Tensor][] = [
         ['forward', { op: 'forward' }, () => eps(x, 500)],
-        ['input VJP', { op: 'vjp' }, () => tf.grad((v: tf.Tensor) => eps(v, 500))(x, ones)],
+        ['input VJP, tf.grad', { op: 'vjp' }, () => tf.grad((v: tf.Tensor) => eps(v, 500))(x, ones)],
+        ...(withGraph.vjp
+          ? [
+              [
+                'input VJP, VJP graph',
+                { op: 'vjp' },
+                () => (withGraph.vjp as NonNullable<EpsFunction['vjp']>)(x, 500, ones),
+              ] as [string, Record<string, unknown>, () => tf.Tensor],
+            ]
+          : []),
         [
-          `SAG gradient n = ${options.n}, symplectic`,
+          `SAG gradient n = ${options.n}, symplectic, tf.grad`,
           { op: 'sag', method: 'symplectic' },
           sagGradient('symplectic'),
         ],
+        ...(withGraph.vjp
+          ? [
+              [
+                `SAG gradient n = ${options.n}, symplectic, VJP graph`,
+                { op: 'sag', method: 'symplectic' },
+                sagGradient('symplectic', graphProblem),
+              ] as [string, Record<string, unknown>, () => tf.Tensor],
+            ]
+          : []),
         [`SAG gradient n = ${options.n}, direct`, { op: 'sag', method: 'direct' }, sagGradient('direct')],
       ];
       try {

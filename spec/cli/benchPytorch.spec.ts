@@ -41,8 +41,10 @@ describe('sag bench pytorch', () => {
       expect(report.agreement.logits_rel).toBeLessThan(1e-5);
       expect(report.rows.map((r) => r.operation)).toEqual([
         'forward',
-        'input VJP',
-        'SAG gradient n = 2, symplectic',
+        'input VJP, tf.grad',
+        'input VJP, VJP graph',
+        'SAG gradient n = 2, symplectic, tf.grad',
+        'SAG gradient n = 2, symplectic, VJP graph',
         'SAG gradient n = 2, direct',
       ]);
       for (const row of report.rows) {
