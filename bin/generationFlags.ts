@@ -14,6 +14,8 @@ export function flagOf(option: string): string {
 export interface GenerationFlagsConfig {
   /** Options that have no flag on this command (set by its preset instead). */
   omit?: GenerateOptionName[];
+  /** Only these options get flags (commands that use a few of them). */
+  only?: GenerateOptionName[];
   /** The command's own defaults, shown in help instead of sag's. */
   preset?: Partial<GenerateOptions>;
   /** Help text of a default that is not one value (e.g. a window that follows --steps). */
@@ -27,7 +29,7 @@ export interface GenerationFlagsConfig {
  */
 export function addGenerationFlags(command: Command, config: GenerationFlagsConfig = {}): Command {
   for (const name of GENERATE_OPTION_NAMES) {
-    if (config.omit?.includes(name)) continue;
+    if (config.omit?.includes(name) || (config.only && !config.only.includes(name))) continue;
     const spec = optionSpec(name);
     const flag = flagOf(name);
     const shownDefault =

@@ -9,6 +9,7 @@ import { benchGuidanceCommand } from './commands/benchGuidance';
 import { benchPytorchCommand } from './commands/benchPytorch';
 import { benchUnetCommand } from './commands/benchUnet';
 import { convertCommand } from './commands/convert';
+import { evalEstimateCommand } from './commands/evalEstimate';
 import { generateCommand, stylizeCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 
@@ -28,6 +29,11 @@ export function buildProgram(): Command {
       .addCommand(benchPytorchCommand())
       .addCommand(benchUnetCommand())
       .addCommand(benchConvertChildCommand(), { hidden: true }),
+  );
+  program.addCommand(
+    new Command('eval')
+      .description("the paper's claims measured on a model: tables (JSON, CSV, Markdown)")
+      .addCommand(evalEstimateCommand()),
   );
   program.addCommand(generateCommand());
   program.addCommand(stylizeCommand());

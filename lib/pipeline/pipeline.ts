@@ -123,7 +123,8 @@ export class Pipeline {
     return [s, s];
   }
 
-  private get lossModels(): LossModels {
+  /** The networks the guidance losses are built on. */
+  get lossModels(): LossModels {
     return { clip: this.clip, arcface: this.arcface, classifier: this.classifier, ...this.extras };
   }
 
@@ -156,7 +157,7 @@ export class Pipeline {
   }
 
   /** 2. The model as the sampling loop sees it (text encoded for latent models); the caller disposes it. */
-  private createDenoiser(o: GenerateOptions, warn: (m: string) => void): Denoiser & { dispose(): void } {
+  createDenoiser(o: GenerateOptions, warn: (m: string) => void): Denoiser & { dispose(): void } {
     if (this.sd) {
       const cond = this.textEmbeddings(o.prompt, o.num, warn);
       const uncond = this.textEmbeddings(o.negativePrompt, o.num, warn);
