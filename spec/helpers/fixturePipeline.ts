@@ -6,7 +6,7 @@ import { convertStableDiffusion } from '../../converters/sd/convertStableDiffusi
 import { Pipeline, PipelineOptions } from '../../lib/pipeline/pipeline';
 import { repoFixtureDir } from './fixtures';
 import { makeTempDir } from './tempDir';
-import { testBackendName, useTestBackend } from './testBackend';
+import { testBackendName } from './testBackend';
 
 export interface ConvertedFixtures {
   dir: string;
@@ -17,8 +17,6 @@ export interface ConvertedFixtures {
 
 /** Converts the fixture checkpoints (sd-tiny, clip-tiny, arcface-tiny) into a temporary directory. */
 export async function convertFixtureModels(): Promise<ConvertedFixtures> {
-  // The converters run the models to write their VJP graphs: on the test backend, not tfjs's default cpu.
-  await useTestBackend();
   const dir = makeTempDir('fixture-models');
   const out = {
     dir,

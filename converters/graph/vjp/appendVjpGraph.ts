@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { BackendChoice, startBackend } from '../../../lib/backend';
 import { VjpGraphInfo } from '../../../lib/models/convertedGraph';
 import { loadGraphModelDir } from '../../../lib/models/loadGraphModelDir';
 import { GraphBuilder, GraphNode, Ref } from '../graphBuilder';
@@ -79,20 +80,27 @@ export async function appendVjpGraph(dir: string, options: AppendVjpOptions): Pr
 const WASM_PROBE_LIMIT_BYTES = 1.5 * 2 ** 30;
 
 /**
- * The backend the probes run on: the current one, except that a model too large for wasm's memory is probed on
- * the cpu backend (slower, no memory limit). Returns what restores the current backend.
+ * The backend the probes run on: wasm, unless the model is too large for wasm's memory (then cpu: slower, no
+ * limit) or the caller runs on a GPU backend (kept). tfjs's default cpu backend would take minutes for a UNet. Returns
+ * what restores the caller's backend.
  */
 async function backendForProbing(json: {
   weightsManifest: { weights: { shape: number[]; quantization?: unknown }[] }[];
 }): Promise<() => Promise<void>> {
-  const current = tf.getBackend();
+  const current = tf.getBackend() as BackendChoice;
   const bytes = json.weightsManifest
     .flatMap((group) => group.weights)
     .reduce((sum, w) => sum + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
-  if (current !== 'wasm' || bytes <= WASM_PROBE_LIMIT_BYTES) return async () => undefined;
-  await tf.setBackend('cpu');
+  const wanted: BackendChoice =
+    bytes > WASM_PROBE_LIMIT_BYTES
+      ? 'cpu'
+      : current === 'webgpu' || current === 'tensorflow'
+        ? current
+        : 'wasm';
+  if (wanted === current) return async () => undefined;
+  await startBackend(wanted, { announce: false });
   return async () => {
-    await tf.setBackend(current);
+    await startBackend(current, { announce: false });
   };
 }
 
