@@ -22,7 +22,7 @@ export function tableauProblem(value: unknown): string | null {
 
 function tableauNamed(name: string): ButcherTableau {
   const t = TABLEAUS[name.trim()];
-  if (!t) throw new Error(`${EXPECTED}, got ${shownValue(name)}`);
+  if (!t) throw new Error(`expected one of ${NAMES.join(', ')}, got ${shownValue(name)}`);
   return t;
 }
 
