@@ -9,6 +9,8 @@ import { formatKernelProfile } from '../../lib/bench/kernelProfile';
 import { formatUnetBenchTable, profileUnet, runUnetBench } from '../../lib/bench/unetBench';
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
 import { scaledSdV15UnetConfig, writeSyntheticUnetGraph } from '../../converters/bench/syntheticUnetGraph';
+import { appendUnetVjpGraph } from '../../converters/sd/convertStableDiffusion';
+import { parseUnetConfig } from '../../converters/sd/unetGraph';
 import { guarded } from '../cliErrors';
 import {
   parseChoiceList,
@@ -60,6 +62,7 @@ export function benchUnetCommand(): Command {
       '--profile',
       'also profile one forward and one input VJP: kernel launches and time per kernel (times on webgpu)',
     )
+    .option('--no-vjp-graph', "skip the UNet's VJP graph (its rows: input VJP and symplectic through it)")
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
@@ -70,6 +73,10 @@ export function benchUnetCommand(): Command {
         try {
           const began = performance.now();
           const { unetDir, parameters } = await writeSyntheticUnetGraph(dir, config);
+          if (opts.vjpGraph)
+            await appendUnetVjpGraph(unetDir, parseUnetConfig(config, 'synthetic UNet config'), 77, (line) =>
+              process.stderr.write(`${line}\n`),
+            );
           unet = await ConvertedGraph.load(unetDir);
           process.stderr.write(
             `UNet: ${(parameters / 1e6).toFixed(1)} M parameters (scale ${opts.scale}), latents ${opts.latent}x${opts.latent}x4, text 77x${config.cross_attention_dim}; built in ${((performance.now() - began) / 1000).toFixed(1)} s; ${backend.description}${deviceLimits()}\n`,

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { GradientMethod, estimateGradient } from '../adjoint';
 import { readScalar } from '../backend/readTensor';
 import { ConvertedGraph } from '../models/convertedGraph';
+import { EpsFunction } from '../ode/epsFunction';
 import { EULER, makeEstimateProblem } from '../ode';
 import { NoiseSchedule, SD_V1_SCHEDULER } from '../schedule';
 import { KernelProfile, profileKernels } from './kernelProfile';
@@ -30,7 +31,8 @@ export interface UnetBenchRow {
   operation: string;
   batch: number;
   n: number | null;
-  method: GradientMethod | null;
+  /** The gradient method, with ', VJP graph' when the UNet's VJP graph computed the network VJPs. */
+  method: string | null;
   ms: number;
   /** Peak bytes of live tensors during one run above what was live before (tf.profile). */
   peakTensorBytes: number;
@@ -109,19 +111,38 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
       () => tf.grad((x: tf.Tensor) => eps(x, 500, context1))(x1, ones),
       options.repeats,
     );
-    ones.dispose();
     simple('input VJP', 1, vjp.ms, vjp.peakBytes);
+    if (unet.vjpGraph) {
+      const graphVjp = await measure(
+        () => unet.vjp({ sample: x1, timestep: tf.tensor1d([500]), encoder_hidden_states: context1 }, ones),
+        options.repeats,
+      );
+      simple('input VJP, VJP graph', 1, graphVjp.ms, graphVjp.peakBytes);
+    }
+    ones.dispose();
 
     const schedule = new NoiseSchedule(SD_V1_SCHEDULER);
     const loss = (x0: tf.Tensor) => tf.tidy(() => tf.mul(tf.sum(tf.square(x0)), 0.5) as tf.Scalar);
     const methods: GradientMethod[] = ['direct', ...options.methods.filter((m) => m !== 'direct')];
+    // The symplectic adjoint through the UNet's VJP graph, where the model has one, as one more row per n.
+    const graphEps: EpsFunction = Object.assign((x: tf.Tensor, t: number) => eps(x, t, context1), {
+      vjp: (x: tf.Tensor, t: number, dy: tf.Tensor) =>
+        unet.vjp({ sample: x, timestep: tf.tensor1d([t]), encoder_hidden_states: context1 }, dy),
+    });
+    const variants: { method: GradientMethod; label: string; eps: EpsFunction }[] = [
+      ...methods.map((method) => ({
+        method,
+        label: method,
+        eps: (x: tf.Tensor, t: number) => eps(x, t, context1),
+      })),
+      ...(unet.vjpGraph && methods.includes('symplectic')
+        ? [{ method: 'symplectic' as GradientMethod, label: 'symplectic, VJP graph', eps: graphEps }]
+        : []),
+    ];
     for (const n of options.ns) {
-      const problem = makeEstimateProblem((x, t) => eps(x, t, context1), schedule, options.timestep, {
-        n,
-        tableau: EULER,
-      });
       let reference: tf.Tensor | null = null;
-      for (const method of methods) {
+      for (const { method, label, eps: variantEps } of variants) {
+        const problem = makeEstimateProblem(variantEps, schedule, options.timestep, { n, tableau: EULER });
         const run = () => {
           const g = estimateGradient(method, problem, x1, loss);
           tf.dispose([g.x0hat, g.loss]);
@@ -137,7 +158,7 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
               operation: 'SAG gradient (out of memory)',
               batch: 1,
               n,
-              method,
+              method: label,
               ms: NaN,
               peakTensorBytes: NaN,
               gpuAllocatedBytes: gpuAllocatedBytes(),
@@ -163,7 +184,7 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
             operation: 'SAG gradient',
             batch: 1,
             n,
-            method,
+            method: label,
             ms: m.ms,
             peakTensorBytes: m.peakBytes,
             gpuAllocatedBytes: gpuAllocatedBytes(),

@@ -21,10 +21,21 @@ describe('sag bench unet', () => {
       >;
     };
     expect(report.parameters).toBeGreaterThan(1e6);
-    expect(report.rows.map((r) => r.operation).slice(0, 3)).toEqual(['forward', 'forward', 'input VJP']);
+    expect(report.rows.map((r) => r.operation).slice(0, 4)).toEqual([
+      'forward',
+      'forward',
+      'input VJP',
+      'input VJP, VJP graph',
+    ]);
     const gradients = report.rows.filter((r) => r.operation === 'SAG gradient');
-    expect(gradients).toHaveLength(2 * 3);
+    const perN = ['direct', 'symplectic', 'checkpointed', 'symplectic, VJP graph'];
+    expect(gradients.map((r) => r.method)).toEqual([...perN, ...perN]);
     for (const row of gradients) expect(row.relErrVsDirect).toBeLessThanOrEqual(1e-5);
+    // The VJP graph keeps only what the backward pass needs.
+    const peak = (operation: string) =>
+      (report.rows.find((r) => r.operation === operation) as unknown as { peakTensorBytes: number })
+        .peakTensorBytes;
+    expect(peak('input VJP, VJP graph')).toBeLessThan(0.5 * peak('input VJP'));
     // The VJP launches the forward's kernels and their backward rules.
     expect(report.profiles.vjp.launches).toBeGreaterThan(report.profiles.forward.launches);
     const conv = report.profiles.forward.byKernel.find((k) => k.kernel === 'Conv2D');
