@@ -7,7 +7,8 @@ import { guarded } from '../cliErrors';
 
 interface WeightsManifest {
   weightsManifest?: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
-  modelTopology?: { node?: unknown[] };
+  modelTopology?: { node?: { name: string }[] };
+  userDefinedMetadata?: { sagVjp?: { wrt: string; outputs: string[] } };
 }
 
 function directorySize(dir: string): number {
@@ -30,13 +31,21 @@ function describeComponents(dir: string): string[] {
       const model = JSON.parse(
         fs.readFileSync(path.join(dir, e.name, 'model.json'), 'utf8'),
       ) as WeightsManifest;
-      const weights = (model.weightsManifest ?? []).flatMap((m) => m.weights);
+      // The VJP graph's constants (flipped kernels) and nodes are named vjp/...: not parameters of the network.
+      const isVjp = (name: string) => name.startsWith('vjp/') || name.startsWith('vjp-const/');
+      const weights = (model.weightsManifest ?? []).flatMap((m) => m.weights).filter((w) => !isVjp(w.name));
       const parameters = weights
         .filter((w) => w.dtype !== 'int32')
         .reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
       const dtypes = [...new Set(weights.filter((w) => w.dtype !== 'int32').map((w) => w.dtype))].join('/');
       const mib = directorySize(path.join(dir, e.name)) / 2 ** 20;
-      return `  ${e.name}: ${(parameters / 1e6).toFixed(2)} M parameters (${dtypes}), ${model.modelTopology?.node?.length ?? 0} graph nodes, ${mib.toFixed(1)} MiB`;
+      const nodes = model.modelTopology?.node ?? [];
+      const forwardNodes = nodes.filter((n) => !isVjp(n.name)).length;
+      const vjp = model.userDefinedMetadata?.sagVjp;
+      const vjpText = vjp
+        ? `; VJP graph w.r.t. ${vjp.wrt} of ${vjp.outputs.join(', ')} (${nodes.length - forwardNodes} more nodes)`
+        : '; no VJP graph';
+      return `  ${e.name}: ${(parameters / 1e6).toFixed(2)} M parameters (${dtypes}), ${forwardNodes} graph nodes, ${mib.toFixed(1)} MiB${vjpText}`;
     });
 }
 

@@ -10,6 +10,7 @@ import { ClipModel } from '../models/clipModel';
 import { ImageClassifier } from '../models/imageClassifier';
 import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
 import { sagManifestFormat } from '../models/sagManifest';
+import { useVjpGraphs } from '../models/vjpGraphSwitch';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { GenerateOptions } from '../options/generateOptions';
 import { generateOptionsFromJson } from '../options/optionsJson';
@@ -178,6 +179,11 @@ export class Pipeline {
     const warn = callbacks.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
     const o = this.resolveOptions(partial, warn);
     const settings = guidanceSettingsFor(o);
+    const unet = this.sd?.unetGraph ?? this.pixel?.unet;
+    if (settings.method !== 'none' && unet && !unet.vjpGraph && useVjpGraphs())
+      warn(
+        `${unet.dir} has no VJP graph (converted by an older sag or with --no-vjp-graph): guidance differentiates the UNet with tf.grad, about 10x the memory; convert the model again to get one`,
+      );
     const timings: Record<string, number> = {};
     const time = <T>(phase: string, fn: () => T): T => {
       const start = performance.now();
