@@ -8,6 +8,7 @@ import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { makeEstimateProblem } from '../ode';
 import { LatentDenoiser } from '../pipeline/latentDenoiser';
 import { PixelDenoiser } from '../pipeline/pixelDenoiser';
+import { rowRelativeErrors } from '../eval/sampleStatistics';
 import { formatTextTable } from './textTable';
 import { median, timeTensorRun } from './timing';
 
@@ -126,21 +127,11 @@ export async function runVjpBench(model: VjpBenchModel, n: number, repeats: numb
       ms: median(times[i]),
       peakBytes: Math.max(0, Number(profile.peakBytes) - before),
       kernels: profile.kernels.length,
-      relDiff: op.reference === undefined ? null : relativeDifference(value, values[op.reference]),
+      relDiff: op.reference === undefined ? null : rowRelativeErrors(value, values[op.reference], 1)[0],
     });
   }
   cotangent.dispose();
   return rows;
-}
-
-function relativeDifference(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
 export function formatVjpBenchTable(rows: VjpBenchRow[]): string {

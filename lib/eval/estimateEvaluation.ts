@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { estimateGradient } from '../adjoint';
 import { readValues } from '../backend/readTensor';
-import { ImageLoss } from '../losses/imageLoss';
+import { ImageLoss, lossPerImage } from '../losses/imageLoss';
 import { ButcherTableau } from '../ode/butcherTableau';
 import { cleanEstimate } from '../ode/cleanEstimate';
 import { makeEstimateProblem } from '../ode/estimateProblem';
@@ -159,13 +159,7 @@ function push(map: Map<number, number[]>, key: number, values: number[]): void {
 
 /** The loss of each image on its own (the images are disposed). */
 async function perImageLoss(loss: ImageLoss, images: tf.Tensor4D): Promise<number[]> {
-  const values = tf.tidy(() =>
-    tf.stack(
-      Array.from({ length: images.shape[0] }, (_, b) =>
-        loss(tf.slice(images, [b, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D),
-      ),
-    ),
-  );
+  const values = lossPerImage(loss, images);
   images.dispose();
   const result = Array.from(await readValues(values));
   values.dispose();

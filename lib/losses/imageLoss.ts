@@ -33,3 +33,15 @@ export function weightedSum(parts: { loss: ImageLoss; weight: number }[]): Image
   sum.dispose = () => parts.forEach((p) => p.loss.dispose());
   return sum;
 }
+
+/** The loss of each image on its own, as a [num] tensor (caller owns it). */
+export function lossPerImage(loss: ImageLoss, images: tf.Tensor4D): tf.Tensor1D {
+  return tf.tidy(
+    () =>
+      tf.stack(
+        Array.from({ length: images.shape[0] }, (_, b) =>
+          loss(tf.slice(images, [b, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D),
+        ),
+      ) as tf.Tensor1D,
+  );
+}

@@ -4,7 +4,7 @@ import { readNumbers } from '../backend/readTensor';
 import { Denoiser } from '../guidance/denoiser';
 import { StepRecord, runGuidedSampling } from '../guidance/guidedSampling';
 import { AestheticHead, readAestheticHead } from '../losses/aestheticHead';
-import { ImageLoss } from '../losses/imageLoss';
+import { ImageLoss, lossPerImage } from '../losses/imageLoss';
 import { ArcfaceModel } from '../models/arcfaceModel';
 import { ClipModel } from '../models/clipModel';
 import { ImageClassifier } from '../models/imageClassifier';
@@ -245,7 +245,7 @@ export class Pipeline {
       let finalLosses: number[] = [];
       if (loss) {
         const finalLossBegin = performance.now();
-        const perImage = finalLossPerImage(loss, images);
+        const perImage = lossPerImage(loss, images);
         finalLosses = await readNumbers(perImage).finally(() => perImage.dispose());
         timings['final loss'] = performance.now() - finalLossBegin;
       }
@@ -276,18 +276,6 @@ export class Pipeline {
     ])
       m?.dispose();
   }
-}
-
-/** The loss of each image on its own, as a [num] tensor (caller owns it). */
-function finalLossPerImage(loss: ImageLoss, images: tf.Tensor4D): tf.Tensor1D {
-  return tf.tidy(
-    () =>
-      tf.stack(
-        Array.from({ length: images.shape[0] }, (_, b) =>
-          loss(tf.slice(images, [b, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D),
-        ),
-      ) as tf.Tensor1D,
-  );
 }
 
 /** Loads the models and starts the backend: `const p = await loadPipeline({ model, clip }); await p.generate({...})`. */

@@ -5,6 +5,7 @@ import { PixelDiffusionModel } from '../../lib/models/pixelDiffusionModel';
 import { EULER, makeEstimateProblem } from '../../lib/ode';
 import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
 import { PixelDenoiser } from '../../lib/pipeline/pixelDenoiser';
+import { digitClassLoss } from '../helpers/digitClassLoss';
 import { relativeL2 } from '../helpers/relativeError';
 import { useTestBackend } from '../helpers/testBackend';
 
@@ -20,13 +21,7 @@ test.each([200, 600, 900])('FreeDoM by its own formula equals SAG with n = 1 (t 
   const classifier = await ImageClassifier.load(embeddedModelDir('digit-classifier'));
   try {
     const denoiser = new PixelDenoiser(model.unet, model.schedule, model.channels, model.imageSize);
-    const classLoss = (x0: tf.Tensor) =>
-      tf.tidy(
-        () =>
-          tf.neg(
-            tf.sum(tf.slice(tf.logSoftmax(classifier.logits(denoiser.toImage(x0))), [0, 3], [-1, 1])),
-          ) as tf.Scalar,
-      );
+    const classLoss = digitClassLoss(classifier, denoiser, 3);
     const x = tf.randomNormal([3, 32, 32, 1], 0, 1, 'float32', t);
     const abar = model.schedule.abar(t);
     const tweedie = (xt: tf.Tensor) =>

@@ -8,6 +8,7 @@ import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
 import { PixelDenoiser } from '../../lib/pipeline/pixelDenoiser';
 import { createSampler, disposeSamplerState } from '../../lib/samplers';
 import { SeededNoise } from '../../lib/samplers/seededNoise';
+import { digitClassLoss } from '../helpers/digitClassLoss';
 import { relativeL2 } from '../helpers/relativeError';
 import { useTestBackend } from '../helpers/testBackend';
 
@@ -27,13 +28,7 @@ test.each([1, 4, 8])(
     const classifier = await ImageClassifier.load(embeddedModelDir('digit-classifier'));
     try {
       const denoiser = new PixelDenoiser(model.unet, model.schedule, model.channels, model.imageSize);
-      const classLoss = (x0: tf.Tensor) =>
-        tf.tidy(
-          () =>
-            tf.neg(
-              tf.sum(tf.slice(tf.logSoftmax(classifier.logits(denoiser.toImage(x0))), [0, 5], [-1, 1])),
-            ) as tf.Scalar,
-        );
+      const classLoss = digitClassLoss(classifier, denoiser, 5);
       const sampler = createSampler('ddim', denoiser.schedule, 10);
       const s = 40;
       const run: GuidedSamplingRun = {
