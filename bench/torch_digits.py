@@ -151,7 +151,7 @@ def read_nhwc(path, shape):
 
 class Bench:
     def setup(self, req):
-        torch.set_num_threads(1)
+        torch.set_num_threads(int(req.get("threads", 1)))
         torch.set_grad_enabled(False)
         unet_dir, cls_dir = req["unet"], req["classifier"]
         spec = json.load(open(os.path.join(unet_dir, "..", "sag.json")))["spec"]
@@ -232,6 +232,8 @@ class Bench:
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
+            # OpenMP's thread pool does not survive fork(): a parallel region in the child would wait forever.
+            torch.set_num_threads(1)
             with open("/proc/self/statm") as f:
                 base = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             fn()

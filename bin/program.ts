@@ -7,6 +7,7 @@ import { benchVjpCommand } from './commands/benchVjp';
 import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
 import { benchGuidanceCommand } from './commands/benchGuidance';
 import { benchPytorchCommand } from './commands/benchPytorch';
+import { benchThreadsCommand } from './commands/benchThreads';
 import { benchUnetCommand } from './commands/benchUnet';
 import { convertCommand } from './commands/convert';
 import { evalEstimateCommand } from './commands/evalEstimate';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
       .addCommand(benchConvertCommand())
       .addCommand(benchGuidanceCommand())
       .addCommand(benchPytorchCommand())
+      .addCommand(benchThreadsCommand())
       .addCommand(benchUnetCommand())
       .addCommand(benchConvertChildCommand(), { hidden: true }),
   );

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
+import { BACKEND_CHOICES, MAX_WASM_THREADS, parseBackendChoice, startBackend } from '../../lib/backend';
 import { formatPytorchBenchTable, runPytorchBench } from '../../lib/bench/pytorchBench';
 import { pytorchUnavailable } from '../../lib/bench/pytorchWorker';
 import { packageRoot } from '../../lib/packageRoot';
@@ -11,7 +11,13 @@ import { parseInteger, parseIntegerList } from '../optionParsers';
 export function benchPytorchCommand(): Command {
   return new Command('pytorch')
     .description(
-      'the embedded digit UNet + classifier in PyTorch (CPU, one thread) and in sag, timed in alternation: forward, input VJP, SAG gradient (symplectic, direct), peak memory',
+      'the embedded digit UNet + classifier in PyTorch (CPU) and in sag, timed in alternation: forward, input VJP, SAG gradient (symplectic, direct), peak memory',
+    )
+    .option(
+      '--threads <n>',
+      "threads for both sides: PyTorch's intra-op threads and sag's wasm (XNNPACK) threads",
+      parseInteger('--threads', 1, MAX_WASM_THREADS),
+      1,
     )
     .option('--batch <list>', 'batch sizes', parseIntegerList('--batch'), [1, 16])
     .option('--n <n>', 'estimate steps of the SAG gradient', parseInteger('--n', 1, 50), 4)
@@ -29,7 +35,7 @@ export function benchPytorchCommand(): Command {
           process.stderr.write(`sag bench pytorch: skipped: ${missing}\n`);
           return;
         }
-        const backend = await startBackend(parseBackendChoice(opts.backend));
+        const backend = await startBackend(parseBackendChoice(opts.backend), { wasmThreads: opts.threads });
         const result = await runPytorchBench({
           unetDir: embeddedModelDir('digit-unet'),
           classifierDir: embeddedModelDir('digit-classifier'),
@@ -40,6 +46,7 @@ export function benchPytorchCommand(): Command {
           repeats: opts.repeats,
           timestep: opts.timestep,
           target: 7,
+          torchThreads: opts.threads,
           onRow: opts.json
             ? undefined
             : (r) =>
@@ -52,7 +59,7 @@ export function benchPytorchCommand(): Command {
           return;
         }
         process.stdout.write(
-          `PyTorch ${result.torch.torch}, ${result.torch.threads} thread; sag on ${backend.description}; same outputs (eps rel. ${result.agreement.eps_rel.toExponential(1)}, logits ${result.agreement.logits_rel.toExponential(1)})\n${formatPytorchBenchTable(result.rows)}\n`,
+          `PyTorch ${result.torch.torch}, ${result.torch.threads} thread${result.torch.threads === 1 ? '' : 's'}; sag on ${backend.description}; same outputs (eps rel. ${result.agreement.eps_rel.toExponential(1)}, logits ${result.agreement.logits_rel.toExponential(1)})\n${formatPytorchBenchTable(result.rows)}\n`,
         );
       }),
     );

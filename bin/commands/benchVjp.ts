@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
+import { BACKEND_CHOICES, MAX_WASM_THREADS, parseBackendChoice, startBackend } from '../../lib/backend';
 import { formatVjpBenchTable, loadVjpBenchModel, runVjpBench } from '../../lib/bench/vjpBench';
 import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
 import { guarded } from '../cliErrors';
@@ -18,10 +18,15 @@ export function benchVjpCommand(): Command {
     .addOption(
       new Option('--backend <name>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'),
     )
+    .option(
+      '--threads <n>',
+      'wasm (XNNPACK) threads (default: $SAG_WASM_THREADS, else the cores)',
+      parseInteger('--threads', 1, MAX_WASM_THREADS),
+    )
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
-        const backend = await startBackend(parseBackendChoice(opts.backend));
+        const backend = await startBackend(parseBackendChoice(opts.backend), { wasmThreads: opts.threads });
         const model = await loadVjpBenchModel(
           opts.model ?? embeddedModelDir('digit-unet'),
           opts.batch,
@@ -31,7 +36,7 @@ export function benchVjpCommand(): Command {
           const rows = await runVjpBench(model, opts.n, opts.repeats);
           process.stdout.write(
             opts.json
-              ? `${JSON.stringify({ backend: backend.description, batch: opts.batch, rows }, null, 2)}\n`
+              ? `${JSON.stringify({ backend: backend.description, threads: backend.threads ?? null, batch: opts.batch, rows }, null, 2)}\n`
               : `${formatVjpBenchTable(rows)}\n`,
           );
         } finally {

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendChoice } from './backendNames';
 import { registerSagGradients } from './sagGradients';
 import { startWebgpuBackend } from './webgpuBackend';
+import { startThreadedWasm, wasmThreadCount } from './wasmThreads';
 
 export interface StartedBackend {
   /** tfjs backend name actually in use ('tensorflow', 'webgpu', 'wasm', 'cpu'). */
@@ -11,6 +12,8 @@ export interface StartedBackend {
   description: string;
   /** True for a software GPU adapter (lavapipe, SwiftShader): correct, slower than wasm. */
   software?: boolean;
+  /** XNNPACK threads (wasm only). */
+  threads?: number;
   /** Why backends tried before this one (by `auto`) did not start. */
   skipped?: string[];
 }
@@ -24,6 +27,8 @@ export interface StartBackendOptions {
    * nearest-neighbour upsampling at batch > 1 on the cpu backend.
    */
   sagGradients?: boolean;
+  /** XNNPACK threads on wasm (default $SAG_WASM_THREADS, else the machine's cores, at most 8; 1 = single-threaded). */
+  wasmThreads?: number;
 }
 
 let started: StartedBackend | null = null;
@@ -59,15 +64,23 @@ async function startWebgpu(choice: BackendChoice): Promise<StartedBackend | stri
   };
 }
 
-async function startWasm(): Promise<StartedBackend | string> {
+async function startWasm(
+  _choice: BackendChoice,
+  options: StartBackendOptions,
+): Promise<StartedBackend | string> {
+  const threads = wasmThreadCount(options.wasmThreads);
   try {
     require('@tensorflow/tfjs-backend-wasm');
   } catch (error) {
     return `@tensorflow/tfjs-backend-wasm could not be loaded: ${String(error)}`;
   }
-  return (await tf.setBackend('wasm'))
-    ? { name: 'wasm', description: 'wasm (XNNPACK)' }
-    : 'the wasm module could not be instantiated';
+  const started = await startThreadedWasm(threads);
+  if (typeof started === 'string') return started;
+  return {
+    name: 'wasm',
+    description: `wasm (XNNPACK, ${started} thread${started === 1 ? '' : 's'})`,
+    threads: started,
+  };
 }
 
 async function startCpu(): Promise<StartedBackend | string> {
@@ -103,7 +116,7 @@ function quietCpuBackend(): void {
 /** Each starter returns the started backend or why it could not start. */
 const STARTERS: Record<
   Exclude<BackendChoice, 'auto'>,
-  (choice: BackendChoice) => Promise<StartedBackend | string>
+  (choice: BackendChoice, options: StartBackendOptions) => Promise<StartedBackend | string>
 > = {
   tensorflow: startTensorflow,
   webgpu: startWebgpu,
@@ -127,7 +140,7 @@ export async function startBackend(
   const skipped: string[] = [];
   let result: StartedBackend | null = null;
   for (const name of order) {
-    const attempt = await STARTERS[name](choice);
+    const attempt = await STARTERS[name](choice, options);
     if (typeof attempt !== 'string') {
       result = attempt;
       break;

@@ -25,6 +25,8 @@ export interface PytorchBenchOptions {
   repeats: number;
   timestep: number;
   target: number;
+  /** PyTorch's threads (sag's are the backend's: `startBackend`'s wasmThreads). */
+  torchThreads: number;
   onRow?: (row: PytorchBenchRow) => void;
 }
 
@@ -50,7 +52,7 @@ async function writeTensor(file: string, t: tf.Tensor): Promise<void> {
 }
 
 /**
- * The embedded digit UNet + classifier in PyTorch (CPU, one thread) and in sag, on the same inputs, timed in
+ * The embedded digit UNet + classifier in PyTorch (CPU, `torchThreads` threads) and in sag, on the same inputs, timed in
  * alternation so that both see the same machine load: forward, input VJP, and the SAG guidance gradient of the class
  * loss through the n-step Euler estimate (symplectic and direct), with peak memory. Checks first that both compute
  * the same eps and logits.
@@ -59,10 +61,11 @@ export async function runPytorchBench(options: PytorchBenchOptions): Promise<Pyt
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sag-bench-pytorch-'));
   const model = await PixelDiffusionModel.load(options.unetDir);
   const classifier = await ImageClassifier.load(options.classifierDir);
-  const worker = PytorchWorker.start(options.python, options.script);
+  const worker = PytorchWorker.start(options.python, options.script, options.torchThreads);
   try {
     const torch = await worker.request<{ torch: string; threads: number }>({
       cmd: 'setup',
+      threads: options.torchThreads,
       unet: path.join(options.unetDir, 'unet'),
       classifier: path.join(options.classifierDir, 'classifier'),
     });

@@ -8,14 +8,14 @@ const OPENBLAS_DIRS = [
   '/usr/lib/aarch64-linux-gnu/openblas-pthread',
 ];
 
-/** The environment of the PyTorch process: one thread, passive waits, OpenBLAS where Debian has it. */
-export function pytorchEnvironment(): NodeJS.ProcessEnv {
+/** The environment of the PyTorch process: `threads` threads (default 1), passive waits, OpenBLAS where Debian has it. */
+export function pytorchEnvironment(threads = 1): NodeJS.ProcessEnv {
   const openblas = OPENBLAS_DIRS.find((d) => fs.existsSync(`${d}/libblas.so.3`));
   return {
     ...process.env,
-    OMP_NUM_THREADS: '1',
-    OPENBLAS_NUM_THREADS: '1',
-    MKL_NUM_THREADS: '1',
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: String(threads),
+    MKL_NUM_THREADS: String(threads),
     OMP_WAIT_POLICY: 'PASSIVE',
     ...(openblas
       ? { LD_LIBRARY_PATH: [openblas, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') }
@@ -45,8 +45,11 @@ export class PytorchWorker {
     this.lines = readline.createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   }
 
-  static start(python: string, script: string): PytorchWorker {
-    const child = spawn(python, [script], { env: pytorchEnvironment(), stdio: ['pipe', 'pipe', 'pipe'] });
+  static start(python: string, script: string, threads = 1): PytorchWorker {
+    const child = spawn(python, [script], {
+      env: pytorchEnvironment(threads),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-2000)));
     child.on('exit', (code) => {
