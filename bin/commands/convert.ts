@@ -1,7 +1,14 @@
 import { Command, Option } from 'commander';
 import { convertClip } from '../../converters/clip/convertClip';
 import { convertArcface } from '../../converters/onnx/convertArcface';
-import { convertStableDiffusion } from '../../converters/sd/convertStableDiffusion';
+import * as fs from 'fs';
+import {
+  convertStableDiffusion,
+  convertStableDiffusionSource,
+} from '../../converters/sd/convertStableDiffusion';
+import { convertVae } from '../../converters/sd/convertVae';
+import { PredictionType } from '../../converters/sd/singleFile/ldmConfigs';
+import { singleFileSource } from '../../converters/sd/singleFile/singleFileSource';
 import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
 import { guarded } from '../cliErrors';
 import { parseIntegerList } from '../optionParsers';
@@ -45,6 +52,18 @@ function withVjpGraphOptions(command: Command): Command {
     );
 }
 
+interface SingleFileFlags {
+  config?: string;
+  tokenizer?: string;
+  predictionType?: PredictionType;
+  ema?: boolean;
+  vae?: string;
+}
+
+function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function conversionOptions(opts: CommonOptions) {
@@ -67,17 +86,79 @@ export function convertCommand(): Command {
       withCommonOptions(
         new Command('sd')
           .description(
-            'a diffusers Stable Diffusion v1.x/v2.x directory -> unet/, vae_decoder/, vae_encoder/, text_encoder/',
+            'a Stable Diffusion v1.x/v2.x diffusers directory or single-file checkpoint (.safetensors, .ckpt) -> unet/, vae_decoder/, vae_encoder/, text_encoder/',
           )
           .argument(
-            '<diffusers-dir>',
-            'directory with model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/',
+            '<source>',
+            'a diffusers directory (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/) or a single-file checkpoint in the original LDM layout',
+          )
+          .option(
+            '--config <diffusers-dir>',
+            'single file: take the configs, tokenizer and scheduler from this diffusers directory instead of inferring SD v1/v2 ones',
+          )
+          .option(
+            '--tokenizer <dir>',
+            'single file: the CLIP tokenizer (a folder with vocab.json and merges.txt)',
+          )
+          .addOption(
+            new Option(
+              '--prediction-type <type>',
+              'single file: what the UNet predicts (default: epsilon for SD v1, v_prediction for SD v2)',
+            ).choices(['epsilon', 'v_prediction']),
+          )
+          .option('--ema', "single file: use the UNet's EMA weights (model_ema.*)")
+          .option(
+            '--vae <file-or-dir>',
+            "single file: a VAE to use instead of the checkpoint's (a VAE-only file or a diffusers vae/ folder)",
           ),
       ),
     ).action(
-      guarded(async (dir: string, opts: CommonOptions) => {
+      guarded(async (sourcePath: string, opts: CommonOptions & SingleFileFlags) => {
         const start = performance.now();
-        await convertStableDiffusion(dir, opts.out, await conversionOptions(opts));
+        const options = await conversionOptions(opts);
+        if (fs.existsSync(sourcePath) && fs.statSync(sourcePath).isDirectory()) {
+          const misplaced = (['config', 'tokenizer', 'predictionType', 'ema', 'vae'] as const).find(
+            (key) => opts[key] !== undefined,
+          );
+          if (misplaced) {
+            throw new Error(
+              `${flagName(misplaced)}: only for single-file checkpoints; ${sourcePath} is a diffusers directory`,
+            );
+          }
+          await convertStableDiffusion(sourcePath, opts.out, options);
+        } else {
+          const source = await singleFileSource(sourcePath, {
+            configDir: opts.config,
+            tokenizerDir: opts.tokenizer,
+            predictionType: opts.predictionType,
+            ema: opts.ema,
+            vae: opts.vae,
+            log,
+          });
+          log(`single-file ${source.kind === 'sd-v2' ? 'SD v2.x' : 'SD v1.x'} checkpoint`);
+          await convertStableDiffusionSource(source, opts.out, options);
+        }
+        log(`wrote ${opts.out} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+      }),
+    ),
+  );
+  convert.addCommand(
+    withVjpGraphOptions(
+      withCommonOptions(
+        new Command('vae')
+          .description(
+            "a VAE alone (a VAE-only .safetensors/.ckpt with LDM or diffusers names, or a diffusers vae/ folder) -> vae_decoder/, vae_encoder/; use it with generate's --vae",
+          )
+          .argument('<source>', 'a VAE-only checkpoint file or a diffusers vae/ folder')
+          .option(
+            '--config <file>',
+            "a diffusers VAE config.json (default: the folder's, or SD's VAE sized from the tensors)",
+          ),
+      ),
+    ).action(
+      guarded(async (sourcePath: string, opts: CommonOptions & { config?: string }) => {
+        const start = performance.now();
+        await convertVae(sourcePath, opts.out, { ...(await conversionOptions(opts)), config: opts.config });
         log(`wrote ${opts.out} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
       }),
     ),

@@ -27,6 +27,7 @@ import { StepProgress } from '../progressBar';
 type ModelFlags = Omit<PipelineOptions, 'backend' | 'announceBackend'>;
 const MODEL_FLAGS: (keyof ModelFlags)[] = [
   'model',
+  'vae',
   'clip',
   'arcface',
   'aestheticHead',
@@ -72,6 +73,10 @@ function addRunFlags(command: Command): Command {
       parseChoiceList('--compare', GUIDANCE_METHODS),
     )
     .option('--model <dir>', "a 'sag convert sd' directory (default: the embedded digit model)")
+    .option(
+      '--vae <dir>',
+      "a 'sag convert vae' directory: decode (and encode) with this VAE instead of the model's",
+    )
     .option('--clip <dir>', "a 'sag convert clip' directory (style, clip, object, aesthetic losses)")
     .option('--arcface <dir>', "a 'sag convert arcface' directory (face loss)")
     .option(
@@ -181,6 +186,7 @@ async function runGenerate(
             backendDescription: pipeline.backend.description,
             models: {
               model: flags.model ?? 'embedded digit-unet',
+              vae: flags.vae ?? null,
               clip: flags.clip ?? null,
               arcface: flags.arcface ?? null,
               classifier: flags.classifier ?? (pipeline.pixel ? 'embedded digit-classifier' : null),

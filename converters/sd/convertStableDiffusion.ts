@@ -2,17 +2,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { appendVjpGraphOrWarn } from '../graph/vjp/appendVjpGraph';
-import { readSchedulerConfig } from '../../lib/schedule';
+import { parseSchedulerConfig } from '../../lib/schedule';
 import { parseClipTextConfig } from '../clip/clipConfig';
 import { clipTextGraph } from '../clip/clipGraph';
 import { ConversionOptions } from '../conversionOptions';
 import { WriteGraphModelOptions, WrittenGraphModel, writeGraphModel } from '../graph/writeGraphModel';
 import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';
-import { readJsonConfig } from './diffusersConfig';
+import { StableDiffusionSource, diffusersDirectorySource } from './stableDiffusionSource';
 import { UnetConfig, UnetGraph, parseUnetConfig } from './unetGraph';
-import { VaeGraph, parseVaeConfig } from './vaeGraph';
+import { VaeConfig, VaeGraph, parseVaeConfig } from './vaeGraph';
 import {
+  ComponentShapes,
   SAG_MANIFEST_VERSION,
   StableDiffusionManifest,
   writeSagManifest,
@@ -24,31 +25,6 @@ export const TOKENIZER_FILES = [
   'tokenizer_config.json',
   'special_tokens_map.json',
 ];
-
-/** Checks that `dir` is a diffusers Stable Diffusion directory, naming what is wrong if not. */
-export function assertStableDiffusionLayout(dir: string): void {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir}: directory not found`);
-  const topConfig = path.join(dir, 'config.json');
-  if (fs.existsSync(topConfig)) {
-    const type = (JSON.parse(fs.readFileSync(topConfig, 'utf8')) as { model_type?: string }).model_type;
-    if (type === 'clip')
-      throw new Error(
-        `${dir}: this is a transformers CLIP directory, not Stable Diffusion (use 'sag convert clip')`,
-      );
-  }
-  for (const part of [
-    'unet/config.json',
-    'vae/config.json',
-    'text_encoder/config.json',
-    'tokenizer/vocab.json',
-    'tokenizer/merges.txt',
-    'scheduler/scheduler_config.json',
-  ]) {
-    if (!fs.existsSync(path.join(dir, part))) {
-      throw new Error(`${dir}: not a diffusers Stable Diffusion directory (missing ${part})`);
-    }
-  }
-}
 
 export interface ConvertedStableDiffusion {
   outDir: string;
@@ -63,6 +39,16 @@ export async function writeUnetGraph(
   graphOptions: WriteGraphModelOptions,
 ): Promise<WrittenGraphModel> {
   const weights = await CheckpointWeights.openDirectory(unetDir, ['diffusion_pytorch_model', 'model']);
+  return writeUnetGraphFrom(weights, outDir, unetConfig, graphOptions);
+}
+
+/** Converts UNet weights under diffusers names into one graph model directory; closes the weights. */
+export function writeUnetGraphFrom(
+  weights: CheckpointWeights,
+  outDir: string,
+  unetConfig: UnetConfig,
+  graphOptions: WriteGraphModelOptions,
+): WrittenGraphModel {
   try {
     return writeGraphModel(outDir, 'unet', weights, graphOptions, (nn) => {
       const sample = nn.g.input('sample', 'float32', [null, null, null, unetConfig.inChannels]);
@@ -107,83 +93,129 @@ export async function appendUnetVjpGraph(
   );
 }
 
-/** `sag convert sd`: UNet, VAE decoder and encoder, text encoder, tokenizer, scheduler config and sag.json. */
+/**
+ * Writes vae_decoder/ (with its VJP graph unless `vjpGraph` is false) and vae_encoder/ into `dir` from VAE weights
+ * under diffusers names; closes the weights.
+ */
+export async function writeVaeGraphs(
+  vaeWeights: CheckpointWeights,
+  dir: string,
+  vaeConfig: VaeConfig,
+  graphOptions: WriteGraphModelOptions,
+  vjpGraph: boolean,
+): Promise<void> {
+  const log = graphOptions.log ?? (() => undefined);
+  try {
+    log('converting vae_decoder');
+    writeGraphModel(path.join(dir, 'vae_decoder'), 'vae_decoder', vaeWeights, graphOptions, (nn) => {
+      const latent = nn.g.input('latent', 'float32', [null, null, null, vaeConfig.latentChannels]);
+      nn.g.output('image', new VaeGraph(nn, vaeConfig).decode(latent));
+    });
+    if (vjpGraph) {
+      log('writing the vae_decoder VJP graph');
+      await appendVjpGraphOrWarn(
+        path.join(dir, 'vae_decoder'),
+        'vae_decoder',
+        {
+          wrt: 'latent',
+          outputs: ['image'],
+          probes: () =>
+            [
+              [2, 4],
+              [3, 6],
+            ].map(([batch, size]) => ({
+              latent: tf.randomNormal([batch, size, size, vaeConfig.latentChannels]),
+            })),
+        },
+        log,
+      );
+    }
+    log('converting vae_encoder');
+    writeGraphModel(path.join(dir, 'vae_encoder'), 'vae_encoder', vaeWeights, graphOptions, (nn) => {
+      const image = nn.g.input('image', 'float32', [null, null, null, vaeConfig.inChannels]);
+      const { mean, logvar } = new VaeGraph(nn, vaeConfig).encode(image);
+      nn.g.output('mean', mean);
+      nn.g.output('logvar', logvar);
+    });
+  } finally {
+    vaeWeights.close();
+  }
+}
+
+/** The sag.json component shapes of the VAE graphs. */
+export function vaeComponents(vaeConfig: VaeConfig): Record<string, ComponentShapes> {
+  return {
+    vae_decoder: {
+      inputs: { latent: [null, null, null, vaeConfig.latentChannels] },
+      outputs: { image: [null, null, null, vaeConfig.outChannels] },
+    },
+    vae_encoder: {
+      inputs: { image: [null, null, null, vaeConfig.inChannels] },
+      outputs: {
+        mean: [null, null, null, vaeConfig.latentChannels],
+        logvar: [null, null, null, vaeConfig.latentChannels],
+      },
+    },
+  };
+}
+
+/** `sag convert sd` of a diffusers directory: UNet, VAE decoder and encoder, text encoder, tokenizer, scheduler, sag.json. */
 export async function convertStableDiffusion(
   srcDir: string,
   outDir: string,
   options: ConversionOptions,
 ): Promise<ConvertedStableDiffusion> {
-  assertStableDiffusionLayout(srcDir);
-  const unetConfig = parseUnetConfig(
-    readJsonConfig(path.join(srcDir, 'unet'), 'UNet'),
-    path.join(srcDir, 'unet', 'config.json'),
-  );
-  const vaeConfig = parseVaeConfig(
-    readJsonConfig(path.join(srcDir, 'vae'), 'VAE'),
-    path.join(srcDir, 'vae', 'config.json'),
-  );
-  const textConfig = parseClipTextConfig(
-    readJsonConfig(path.join(srcDir, 'text_encoder'), 'text encoder'),
-    path.join(srcDir, 'text_encoder', 'config.json'),
-  );
-  readSchedulerConfig(path.join(srcDir, 'scheduler'));
+  return convertStableDiffusionSource(diffusersDirectorySource(srcDir), outDir, options);
+}
+
+/**
+ * Converts a Stable Diffusion source (a diffusers directory or a single-file checkpoint) and closes it: UNet, VAE
+ * decoder and encoder, text encoder, tokenizer, scheduler config and sag.json.
+ */
+export async function convertStableDiffusionSource(
+  source: StableDiffusionSource,
+  outDir: string,
+  options: ConversionOptions,
+): Promise<ConvertedStableDiffusion> {
+  try {
+    return await convertFrom(source, outDir, options);
+  } finally {
+    source.close();
+  }
+}
+
+async function convertFrom(
+  source: StableDiffusionSource,
+  outDir: string,
+  options: ConversionOptions,
+): Promise<ConvertedStableDiffusion> {
+  const { configs } = source;
+  const unetConfig = parseUnetConfig(configs.unet.raw, configs.unet.source);
+  const vaeConfig = parseVaeConfig(configs.vae.raw, configs.vae.source);
+  const textConfig = parseClipTextConfig(configs.text_encoder.raw, configs.text_encoder.source);
+  parseSchedulerConfig(configs.scheduler.raw, configs.scheduler.source);
   if (textConfig.hiddenSize !== unetConfig.crossAttentionDim) {
     throw new Error(
-      `${srcDir}: text encoder hidden_size ${textConfig.hiddenSize} does not match the UNet's cross_attention_dim ${unetConfig.crossAttentionDim}`,
+      `${source.description}: text encoder hidden_size ${textConfig.hiddenSize} does not match the UNet's cross_attention_dim ${unetConfig.crossAttentionDim}`,
     );
   }
   const log = options.log ?? (() => undefined);
   const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
   const manifest = await writeAtomically(outDir, options.overwrite ?? false, async (tmp) => {
     log('converting unet');
-    await writeUnetGraph(path.join(srcDir, 'unet'), path.join(tmp, 'unet'), unetConfig, graphOptions);
+    writeUnetGraphFrom(await source.weights('unet'), path.join(tmp, 'unet'), unetConfig, graphOptions);
     if (options.vjpGraphs ?? true) {
       log('writing the unet VJP graph');
       await appendUnetVjpGraph(path.join(tmp, 'unet'), unetConfig, textConfig.maxPositions, log);
     }
-    const vaeWeights = await CheckpointWeights.openDirectory(path.join(srcDir, 'vae'), [
-      'diffusion_pytorch_model',
-      'model',
-    ]);
-    try {
-      log('converting vae_decoder');
-      writeGraphModel(path.join(tmp, 'vae_decoder'), 'vae_decoder', vaeWeights, graphOptions, (nn) => {
-        const latent = nn.g.input('latent', 'float32', [null, null, null, vaeConfig.latentChannels]);
-        nn.g.output('image', new VaeGraph(nn, vaeConfig).decode(latent));
-      });
-      if (options.vjpGraphs ?? true) {
-        log('writing the vae_decoder VJP graph');
-        await appendVjpGraphOrWarn(
-          path.join(tmp, 'vae_decoder'),
-          'vae_decoder',
-          {
-            wrt: 'latent',
-            outputs: ['image'],
-            probes: () =>
-              [
-                [2, 4],
-                [3, 6],
-              ].map(([batch, size]) => ({
-                latent: tf.randomNormal([batch, size, size, vaeConfig.latentChannels]),
-              })),
-          },
-          log,
-        );
-      }
-      log('converting vae_encoder');
-      writeGraphModel(path.join(tmp, 'vae_encoder'), 'vae_encoder', vaeWeights, graphOptions, (nn) => {
-        const image = nn.g.input('image', 'float32', [null, null, null, vaeConfig.inChannels]);
-        const { mean, logvar } = new VaeGraph(nn, vaeConfig).encode(image);
-        nn.g.output('mean', mean);
-        nn.g.output('logvar', logvar);
-      });
-    } finally {
-      vaeWeights.close();
-    }
-    const textWeights = await CheckpointWeights.openDirectory(path.join(srcDir, 'text_encoder'), [
-      'model',
-      'pytorch_model',
-    ]);
+    await writeVaeGraphs(
+      await source.weights('vae'),
+      tmp,
+      vaeConfig,
+      graphOptions,
+      options.vjpGraphs ?? true,
+    );
+    const textWeights = await source.weights('text_encoder');
     try {
       log('converting text_encoder');
       writeGraphModel(path.join(tmp, 'text_encoder'), 'text_encoder', textWeights, graphOptions, (nn) => {
@@ -197,19 +229,26 @@ export async function convertStableDiffusion(
     }
     fs.mkdirSync(path.join(tmp, 'tokenizer'));
     for (const f of TOKENIZER_FILES) {
-      const src = path.join(srcDir, 'tokenizer', f);
+      const src = path.join(source.tokenizerDir, f);
       if (fs.existsSync(src)) fs.copyFileSync(src, path.join(tmp, 'tokenizer', f));
     }
+    if (source.tokenizerConfig) {
+      const file = path.join(tmp, 'tokenizer', 'tokenizer_config.json');
+      const given = fs.existsSync(file)
+        ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>)
+        : {};
+      fs.writeFileSync(file, `${JSON.stringify({ ...given, ...source.tokenizerConfig }, null, 2)}\n`);
+    }
     fs.mkdirSync(path.join(tmp, 'scheduler'));
-    fs.copyFileSync(
-      path.join(srcDir, 'scheduler', 'scheduler_config.json'),
+    fs.writeFileSync(
       path.join(tmp, 'scheduler', 'scheduler_config.json'),
+      `${JSON.stringify(configs.scheduler.raw, null, 2)}\n`,
     );
     const downscale = 2 ** (vaeConfig.blockOutChannels.length - 1);
     const sagManifest: StableDiffusionManifest = {
       format: 'sag-stable-diffusion',
       version: SAG_MANIFEST_VERSION,
-      source: path.resolve(srcDir),
+      source: source.description,
       dtype: options.dtype,
       layout: 'NHWC',
       components: {
@@ -221,17 +260,7 @@ export async function convertStableDiffusion(
           },
           outputs: { out: [null, null, null, unetConfig.outChannels] },
         },
-        vae_decoder: {
-          inputs: { latent: [null, null, null, vaeConfig.latentChannels] },
-          outputs: { image: [null, null, null, vaeConfig.outChannels] },
-        },
-        vae_encoder: {
-          inputs: { image: [null, null, null, vaeConfig.inChannels] },
-          outputs: {
-            mean: [null, null, null, vaeConfig.latentChannels],
-            logvar: [null, null, null, vaeConfig.latentChannels],
-          },
-        },
+        ...vaeComponents(vaeConfig),
         text_encoder: {
           inputs: { input_ids: [null, textConfig.maxPositions] },
           outputs: { last_hidden_state: [null, textConfig.maxPositions, textConfig.hiddenSize] },

@@ -22,6 +22,11 @@ export class CheckpointWeights {
     for (const f of this.files) for (const name of f.names()) this.owner.set(name, f);
   }
 
+  /** Tensors of files already open (closed with this). */
+  static fromFiles(files: TensorFile[], prefix = ''): CheckpointWeights {
+    return new CheckpointWeights(files, prefix);
+  }
+
   /** Opens checkpoint files (safetensors or torch.save archives); their tensors are read on demand. */
   static async open(paths: string[], prefix = ''): Promise<CheckpointWeights> {
     const files: TensorFile[] = [];

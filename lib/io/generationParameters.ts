@@ -34,6 +34,7 @@ export function formatParameters(
     `Seed: ${o.seed}`,
     ...(o.size ? [`Size: ${o.size[1]}x${o.size[0]}`] : []),
     `Model: ${r.models.model ?? 'embedded digit-unet'}`,
+    ...(r.models.vae ? [`VAE: ${r.models.vae}`] : []),
     `Guidance: ${o.guidance.length ? o.guidance.join('+') : 'none'}`,
     `Method: ${r.compare ? r.compare.join('/') : o.method}`,
     `n: ${formatStepCount(o.n)}`,

@@ -75,11 +75,20 @@ export interface ManifestByFormat {
   'sag-arcface': ArcfaceManifest;
   'sag-classifier': ClassifierManifest;
   'sag-pixel-diffusion': PixelDiffusionManifest;
+  'sag-vae': VaeManifest;
 }
 export type SagFormat = keyof ManifestByFormat;
 export type SagManifest = ManifestByFormat[SagFormat];
 
 type FieldKind = 'number' | 'string' | 'numbers' | 'pair' | 'object' | 'number|null';
+
+/** A VAE alone (`sag convert vae`): decoder and encoder graphs, to use in place of a Stable Diffusion model's. */
+export interface VaeManifest extends ManifestCommon<'sag-vae'> {
+  components: Record<string, unknown>;
+  latentChannels: number;
+  scalingFactor: number;
+  vaeDownscale: number;
+}
 
 /** The fields each format must have, with their kinds (optional fields are checked by their readers). */
 const REQUIRED_FIELDS: { [F in SagFormat]: Partial<Record<keyof ManifestByFormat[F], FieldKind>> } = {
@@ -122,6 +131,12 @@ const REQUIRED_FIELDS: { [F in SagFormat]: Partial<Record<keyof ManifestByFormat
     channels: 'number',
     range: 'pair',
     spec: 'object',
+  },
+  'sag-vae': {
+    components: 'object',
+    latentChannels: 'number',
+    scalingFactor: 'number',
+    vaeDownscale: 'number',
   },
 };
 

@@ -3,7 +3,27 @@ import * as tf from '@tensorflow/tfjs';
 import { SchedulerConfig, readSchedulerConfig } from '../schedule';
 import { ClipTokenizer } from './clipTokenizer';
 import { ConvertedGraph } from './convertedGraph';
-import { StableDiffusionManifest, readSagManifest } from './sagManifest';
+import { StableDiffusionManifest, readSagManifest, sagManifestFormat } from './sagManifest';
+
+/** The VAE fields of a 'sag-vae' or 'sag-stable-diffusion' directory. */
+function readVaeManifest(dir: string): {
+  latentChannels: number;
+  scalingFactor: number;
+  vaeDownscale: number;
+} {
+  let format: ReturnType<typeof sagManifestFormat>;
+  try {
+    format = sagManifestFormat(dir);
+  } catch (error) {
+    throw new Error(`--vae ${(error as Error).message}`);
+  }
+  if (format !== 'sag-vae' && format !== 'sag-stable-diffusion') {
+    throw new Error(
+      `--vae ${dir}: a '${format}' directory has no VAE (expected 'sag convert vae' or 'sag convert sd' output)`,
+    );
+  }
+  return readSagManifest(dir, format);
+}
 
 /** A converted Stable Diffusion directory (`sag convert sd`): UNet, VAE, text encoder, tokenizer, scheduler. */
 export class StableDiffusionModels {
@@ -18,13 +38,28 @@ export class StableDiffusionModels {
     readonly scheduler: SchedulerConfig,
   ) {}
 
-  static async load(dir: string): Promise<StableDiffusionModels> {
-    const manifest = readSagManifest(dir, 'sag-stable-diffusion');
-    const [unet, dec, enc, text] = await Promise.all(
-      ['unet', 'vae_decoder', 'vae_encoder', 'text_encoder'].map((c) =>
-        ConvertedGraph.load(path.join(dir, c)),
-      ),
-    );
+  /**
+   * Loads a `sag convert sd` directory; `vae`: a `sag convert vae` directory (or another Stable Diffusion
+   * directory) whose VAE replaces this one's.
+   */
+  static async load(dir: string, options: { vae?: string } = {}): Promise<StableDiffusionModels> {
+    let manifest = readSagManifest(dir, 'sag-stable-diffusion');
+    const vaeDir = options.vae ?? dir;
+    if (options.vae) {
+      const vae = readVaeManifest(options.vae);
+      if (vae.latentChannels !== manifest.latentChannels) {
+        throw new Error(
+          `--vae ${options.vae}: its latents have ${vae.latentChannels} channels, the model's UNet ${manifest.latentChannels}`,
+        );
+      }
+      manifest = { ...manifest, scalingFactor: vae.scalingFactor, vaeDownscale: vae.vaeDownscale };
+    }
+    const [unet, dec, enc, text] = await Promise.all([
+      ConvertedGraph.load(path.join(dir, 'unet')),
+      ConvertedGraph.load(path.join(vaeDir, 'vae_decoder')),
+      ConvertedGraph.load(path.join(vaeDir, 'vae_encoder')),
+      ConvertedGraph.load(path.join(dir, 'text_encoder')),
+    ]);
     const tokenizer = ClipTokenizer.fromDirectory(path.join(dir, 'tokenizer'));
     const scheduler = readSchedulerConfig(path.join(dir, 'scheduler'));
     return new StableDiffusionModels(dir, manifest, unet, dec, enc, text, tokenizer, scheduler);

@@ -29,6 +29,8 @@ import { guidanceSettingsFor } from './runSettings';
 export interface PipelineOptions {
   /** A `sag convert sd` directory or a pixel diffusion directory; default: the embedded digit model. */
   model?: string;
+  /** A `sag convert vae` directory whose VAE replaces the Stable Diffusion model's. */
+  vae?: string;
   clip?: string;
   arcface?: string;
   aestheticHead?: string;
@@ -93,7 +95,15 @@ export class Pipeline {
       throw new Error(
         `--model ${modelDir}: a '${format}' directory is not a diffusion model (expected 'sag-stable-diffusion' or 'sag-pixel-diffusion')`,
       );
-    const sd = format === 'sag-stable-diffusion' ? await StableDiffusionModels.load(modelDir) : null;
+    if (options.vae && format !== 'sag-stable-diffusion') {
+      throw new Error(
+        `--vae ${options.vae}: only Stable Diffusion models have a VAE (--model ${modelDir} is a pixel model)`,
+      );
+    }
+    const sd =
+      format === 'sag-stable-diffusion'
+        ? await StableDiffusionModels.load(modelDir, { vae: options.vae })
+        : null;
     const pixel = format === 'sag-pixel-diffusion' ? await PixelDiffusionModel.load(modelDir) : null;
     const modelDefaults = generateOptionsFromJson(
       pixel?.manifest.defaults ?? {},
