@@ -32,6 +32,11 @@ export function inferUnetConfig(unet: TensorFile, imageSize: number): Raw {
     names.some((n) => n.startsWith(`${kind}.${b}.attentions.`));
   const crossAttentionDim = shapeOf(unet, 'mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight')[1];
   const v1 = crossAttentionDim === 768;
+  if (!v1 && blockOutChannels.some((c) => c % 64 !== 0)) {
+    throw new Error(
+      `${unet.path}: cross-attention width ${crossAttentionDim} is not SD v1's 768, and the blocks' channels [${blockOutChannels}] do not split into SD v2's 64-wide heads: the head counts cannot be read from the tensors; pass --config <a diffusers directory with this model's configs>`,
+    );
+  }
   return {
     _class_name: 'UNet2DConditionModel',
     in_channels: shapeOf(unet, 'conv_in.weight')[1],
