@@ -19,21 +19,37 @@ export class NnLayers {
     this.ops = new GraphOps(g);
   }
 
+  /** Weight constants already in the graph, by checkpoint name and layout: a layer emitted twice shares them. */
+  private readonly weightRefs = new Map<string, Ref>();
+
+  private weightConstant(key: string, make: () => Ref): Ref {
+    let ref = this.weightRefs.get(key);
+    if (!ref) {
+      ref = make();
+      this.weightRefs.set(key, ref);
+    }
+    return ref;
+  }
+
   /** A checkpoint tensor as a graph constant (same layout). */
   param(name: string, expectedShape?: number[]): Ref {
-    const { data, shape } = this.w.get(name, expectedShape);
-    return this.g.constant(name, data, shape);
+    return this.weightConstant(`param:${name}`, () => {
+      const { data, shape } = this.w.get(name, expectedShape);
+      return this.g.constant(name, data, shape);
+    });
   }
 
   /** y = x W^T + b for a PyTorch Linear [out, in]; x of any rank. 1x1-conv weights [out, in, 1, 1] are accepted. */
   linear(x: Ref, name: string, bias = true): Ref {
-    const { data, shape } = this.w.get(`${name}.weight`);
-    if (shape.length === 4 && (shape[2] !== 1 || shape[3] !== 1)) {
-      throw new Error(
-        `${this.w.describe()}: '${name}.weight' has shape [${shape}], expected a linear or 1x1 weight`,
-      );
-    }
-    const weight = this.g.constant(`${name}.weight`, data, shape.slice(0, 2));
+    const weight = this.weightConstant(`linear:${name}`, () => {
+      const { data, shape } = this.w.get(`${name}.weight`);
+      if (shape.length === 4 && (shape[2] !== 1 || shape[3] !== 1)) {
+        throw new Error(
+          `${this.w.describe()}: '${name}.weight' has shape [${shape}], expected a linear or 1x1 weight`,
+        );
+      }
+      return this.g.constant(`${name}.weight`, data, shape.slice(0, 2));
+    });
     let y = this.ops.matmul(x, weight, false, true);
     if (bias && this.w.has(`${name}.bias`)) y = this.ops.add(y, this.param(`${name}.bias`));
     return y;
@@ -41,12 +57,14 @@ export class NnLayers {
 
   /** PyTorch Conv2d (symmetric zero padding) on NHWC x. */
   conv2d(x: Ref, name: string, stride = 1, padding = 0): Ref {
-    const raw = this.w.get(`${name}.weight`);
-    if (raw.shape.length !== 4)
-      throw new Error(`${this.w.describe()}: '${name}.weight' is not a conv weight`);
-    const { data, shape } = convWeightToHwio(raw.data, raw.shape);
-    const filter = this.g.constant(`${name}.weight`, data, shape);
-    const [kh, kw] = shape;
+    const rawShape = this.w.shape(`${name}.weight`);
+    if (rawShape.length !== 4) throw new Error(`${this.w.describe()}: '${name}.weight' is not a conv weight`);
+    const filter = this.weightConstant(`conv:${name}`, () => {
+      const raw = this.w.get(`${name}.weight`);
+      const { data, shape } = convWeightToHwio(raw.data, raw.shape);
+      return this.g.constant(`${name}.weight`, data, shape);
+    });
+    const [kh, kw] = [rawShape[2], rawShape[3]];
     let y: Ref;
     if (stride === 1 && kh === kw && kh % 2 === 1 && padding === (kh - 1) / 2) {
       y = this.ops.conv2d(x, filter, 1, 'SAME');

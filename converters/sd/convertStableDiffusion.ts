@@ -10,7 +10,7 @@ import { WriteGraphModelOptions, WrittenGraphModel, writeGraphModel } from '../g
 import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';
 import { StableDiffusionSource, diffusersDirectorySource } from './stableDiffusionSource';
-import { UnetConfig, UnetGraph, parseUnetConfig } from './unetGraph';
+import { UnetConfig, UnetGraph, parseUnetConfig, unetSkipChannels } from './unetGraph';
 import { VaeConfig, VaeGraph, parseVaeConfig } from './vaeGraph';
 import {
   ComponentShapes,
@@ -42,7 +42,13 @@ export async function writeUnetGraph(
   return writeUnetGraphFrom(weights, outDir, unetConfig, graphOptions);
 }
 
-/** Converts UNet weights under diffusers names into one graph model directory; closes the weights. */
+/** The UNet output with ControlNet residuals added (inputs down_residual_<i>, mid_residual). */
+export const CONTROLLED_OUTPUT = 'out_controlled';
+
+/**
+ * Converts UNet weights under diffusers names into one graph model directory; closes the weights. Outputs `out`
+ * and `out_controlled` (the same with ControlNet residuals added; see UnetGraph.buildWithResiduals).
+ */
 export function writeUnetGraphFrom(
   weights: CheckpointWeights,
   outDir: string,
@@ -58,7 +64,21 @@ export function writeUnetGraphFrom(
         null,
         unetConfig.crossAttentionDim,
       ]);
-      nn.g.output('out', new UnetGraph(nn, unetConfig).build(sample, timestep, context));
+      const { out, controlled } = new UnetGraph(nn, unetConfig).buildWithResiduals(
+        sample,
+        timestep,
+        context,
+        () => {
+          const channels = unetSkipChannels(unetConfig);
+          return {
+            down: channels.map((c, i) => nn.g.input(`down_residual_${i}`, 'float32', [null, null, null, c])),
+            mid: nn.g.input('mid_residual', 'float32', [null, null, null, channels[channels.length - 1]]),
+          };
+        },
+      );
+      nn.g.output('out', out);
+      // Only computed when asked for (with the residual inputs): the plain output needs neither.
+      nn.g.output(CONTROLLED_OUTPUT, controlled);
     });
   } finally {
     weights.close();

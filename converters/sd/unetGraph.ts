@@ -103,6 +103,16 @@ export function parseUnetConfig(raw: Record<string, unknown>, source: string): U
   };
 }
 
+/** Channels of the UNet's skip connections in diffusers' order (conv_in's output, then each down block's). */
+export function unetSkipChannels(config: UnetConfig): number[] {
+  const channels = [config.blockOutChannels[0]];
+  config.blockOutChannels.forEach((c, i) => {
+    for (let j = 0; j < config.layersPerBlock[i]; j++) channels.push(c);
+    if (i < config.blockOutChannels.length - 1) channels.push(c);
+  });
+  return channels;
+}
+
 /** Emits diffusers' UNet2DConditionModel; inputs sample [B,H,W,C] (NHWC), timestep [B or 1], context [B,T,D]. */
 export class UnetGraph {
   private readonly o;
@@ -170,15 +180,26 @@ export class UnetGraph {
     });
   }
 
-  build(sample: Ref, timestep: Ref, context: Ref): Ref {
-    const { o, nn, config } = this;
-    const n = config.blockOutChannels.length;
-    const temb = timestepEmbeddingGraph(nn, timestep, config.blockOutChannels[0], {
+  /** The timestep embedding (time_proj + time_embedding). */
+  timeEmbedding(timestep: Ref): Ref {
+    const { nn, config } = this;
+    return timestepEmbeddingGraph(nn, timestep, config.blockOutChannels[0], {
       flipSinToCos: config.flipSinToCos,
       freqShift: config.freqShift,
       act: config.act,
     });
+  }
+
+  /**
+   * conv_in, the down blocks and the mid block: the mid block's output and the skip connections, in the order
+   * diffusers collects them (conv_in's output first). `addToConvIn` (ControlNet's condition embedding) is added to
+   * conv_in's output.
+   */
+  encode(sample: Ref, temb: Ref, context: Ref, addToConvIn?: Ref): { mid: Ref; skips: Ref[] } {
+    const { nn, config } = this;
+    const n = config.blockOutChannels.length;
     let h = nn.conv2d(sample, 'conv_in', 1, (config.convInKernel - 1) / 2);
+    if (addToConvIn) h = this.o.add(h, addToConvIn);
     const skips: Ref[] = [h];
     for (let i = 0; i < n; i++) {
       const block = `down_blocks.${i}`;
@@ -221,6 +242,15 @@ export class UnetGraph {
     h = this.resnet(h, 'mid_block.resnets.1', temb);
     if (config.midBlockScaleFactor !== 1)
       throw new Error('mid_block_scale_factor other than 1 is not supported');
+    return { mid: h, skips };
+  }
+
+  /** The up blocks and the output layers, from the mid block's output and the skip connections. */
+  decode(mid: Ref, skipConnections: Ref[], temb: Ref, context: Ref): Ref {
+    const { o, nn, config } = this;
+    const n = config.blockOutChannels.length;
+    const skips = [...skipConnections];
+    let h = mid;
     const reversedHeads = [...config.heads].reverse();
     const reversedLayers = [...config.layersPerBlock].reverse();
     const reversedTransformerLayers = [...config.transformerLayers].reverse();
@@ -245,5 +275,32 @@ export class UnetGraph {
     }
     h = nn.activation(nn.groupNorm(h, 'conv_norm_out', null, config.normGroups, config.normEps), config.act);
     return nn.conv2d(h, 'conv_out', 1, (config.convOutKernel - 1) / 2);
+  }
+
+  build(sample: Ref, timestep: Ref, context: Ref): Ref {
+    const temb = this.timeEmbedding(timestep);
+    const { mid, skips } = this.encode(sample, temb, context);
+    return this.decode(mid, skips, temb, context);
+  }
+
+  /**
+   * The UNet's output, and the same output with ControlNet residuals added to the skip connections and the mid
+   * block's output (diffusers' down_block_additional_residuals / mid_block_additional_residual): `residuals(skips,
+   * mid)` declares the residual inputs from the shapes it is given. Both outputs share the encoder.
+   */
+  buildWithResiduals(
+    sample: Ref,
+    timestep: Ref,
+    context: Ref,
+    residuals: (skipCount: number) => { down: Ref[]; mid: Ref },
+  ): { out: Ref; controlled: Ref } {
+    const { o } = this;
+    const temb = this.timeEmbedding(timestep);
+    const { mid, skips } = this.encode(sample, temb, context);
+    const out = this.decode(mid, skips, temb, context);
+    const given = residuals(skips.length);
+    const controlledSkips = skips.map((skip, i) => o.add(skip, given.down[i]));
+    const controlled = this.decode(o.add(mid, given.mid), controlledSkips, temb, context);
+    return { out, controlled };
   }
 }

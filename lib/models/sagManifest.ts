@@ -76,6 +76,7 @@ export interface ManifestByFormat {
   'sag-classifier': ClassifierManifest;
   'sag-pixel-diffusion': PixelDiffusionManifest;
   'sag-vae': VaeManifest;
+  'sag-controlnet': ControlNetManifest;
 }
 export type SagFormat = keyof ManifestByFormat;
 export type SagManifest = ManifestByFormat[SagFormat];
@@ -88,6 +89,19 @@ export interface VaeManifest extends ManifestCommon<'sag-vae'> {
   latentChannels: number;
   scalingFactor: number;
   vaeDownscale: number;
+}
+
+/** A ControlNet (`sag convert controlnet`): residuals for a Stable Diffusion UNet's skip connections and mid block. */
+export interface ControlNetManifest extends ManifestCommon<'sag-controlnet'> {
+  components: Record<string, unknown>;
+  /** Channels of the residuals: one per UNet skip connection (diffusers' order), and the mid block's. */
+  residualChannels: { down: number[]; mid: number };
+  latentChannels: number;
+  crossAttentionDim: number;
+  conditioningChannels: number;
+  /** The condition image is this many times the latent's size. */
+  conditionDownscale: number;
+  channelOrder: 'rgb' | 'bgr';
 }
 
 /** The fields each format must have, with their kinds (optional fields are checked by their readers). */
@@ -137,6 +151,15 @@ const REQUIRED_FIELDS: { [F in SagFormat]: Partial<Record<keyof ManifestByFormat
     latentChannels: 'number',
     scalingFactor: 'number',
     vaeDownscale: 'number',
+  },
+  'sag-controlnet': {
+    components: 'object',
+    residualChannels: 'object',
+    latentChannels: 'number',
+    crossAttentionDim: 'number',
+    conditioningChannels: 'number',
+    conditionDownscale: 'number',
+    channelOrder: 'string',
   },
 };
 

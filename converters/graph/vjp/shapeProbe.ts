@@ -26,8 +26,18 @@ export async function probeShapes(
   nodes: GraphNode[],
   probes: Record<string, tf.Tensor>[],
 ): Promise<ProbedShapes> {
+  // Only what the probes' inputs determine: a graph may have optional inputs (a UNet's ControlNet residuals) that
+  // feed other outputs.
+  const known = new Set(Object.keys(probes[0]));
+  for (const node of nodes) {
+    const computable =
+      node.op === 'Const' ||
+      (node.op !== 'Placeholder' &&
+        node.input.every((input) => known.has(input.replace(/^\^/, '').split(':')[0])));
+    if (computable) nodeOutputs(node).forEach((name) => known.add(name.split(':')[0]));
+  }
   const names = nodes
-    .filter((n) => n.op !== 'Const' && n.op !== 'Placeholder')
+    .filter((n) => n.op !== 'Const' && n.op !== 'Placeholder' && known.has(n.name))
     .flatMap((n) => nodeOutputs(n));
   const runs: Map<string, number[]>[] = [];
   for (const inputs of probes) {

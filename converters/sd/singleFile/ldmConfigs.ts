@@ -20,8 +20,8 @@ function countIndices(names: string[], prefix: string): number {
     .size;
 }
 
-/** The UNet's config from a view with diffusers names. SD v1 counts 8 heads per block; SD v2 has 64-wide heads. */
-export function inferUnetConfig(unet: TensorFile, imageSize: number): Raw {
+/** What the UNet's tensors say of its architecture (everything but the head counts). */
+export function inferUnetStructure(unet: TensorFile): Raw {
   const names = unet.names();
   const blocks = countIndices(names, 'down_blocks.');
   const blockOutChannels = Array.from(
@@ -30,13 +30,6 @@ export function inferUnetConfig(unet: TensorFile, imageSize: number): Raw {
   );
   const hasAttention = (kind: string, b: number) =>
     names.some((n) => n.startsWith(`${kind}.${b}.attentions.`));
-  const crossAttentionDim = shapeOf(unet, 'mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight')[1];
-  const v1 = crossAttentionDim === 768;
-  if (!v1 && blockOutChannels.some((c) => c % 64 !== 0)) {
-    throw new Error(
-      `${unet.path}: cross-attention width ${crossAttentionDim} is not SD v1's 768, and the blocks' channels [${blockOutChannels}] do not split into SD v2's 64-wide heads: the head counts cannot be read from the tensors; pass --config <a diffusers directory with this model's configs>`,
-    );
-  }
   return {
     _class_name: 'UNet2DConditionModel',
     in_channels: shapeOf(unet, 'conv_in.weight')[1],
@@ -49,10 +42,29 @@ export function inferUnetConfig(unet: TensorFile, imageSize: number): Raw {
       hasAttention('up_blocks', b) ? 'CrossAttnUpBlock2D' : 'UpBlock2D',
     ),
     layers_per_block: countIndices(names, 'down_blocks.0.resnets.'),
-    attention_head_dim: v1 ? 8 : blockOutChannels.map((c) => c / 64),
     transformer_layers_per_block: countIndices(names, 'mid_block.attentions.0.transformer_blocks.'),
-    cross_attention_dim: crossAttentionDim,
+    cross_attention_dim: shapeOf(unet, 'mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight')[1],
     use_linear_projection: shapeOf(unet, 'mid_block.attentions.0.proj_in.weight').length === 2,
+  };
+}
+
+/**
+ * The UNet's config from a view with diffusers names: its structure, and what the released models use where the
+ * tensors cannot say: SD v1 (768-wide cross-attention) counts 8 heads per block, SD v2 has 64-wide heads.
+ */
+export function inferUnetConfig(unet: TensorFile, imageSize: number): Raw {
+  const structure = inferUnetStructure(unet);
+  const blockOutChannels = structure.block_out_channels as number[];
+  const crossAttentionDim = structure.cross_attention_dim as number;
+  const v1 = crossAttentionDim === 768;
+  if (!v1 && blockOutChannels.some((c) => c % 64 !== 0)) {
+    throw new Error(
+      `${unet.path}: cross-attention width ${crossAttentionDim} is not SD v1's 768, and the blocks' channels [${blockOutChannels}] do not split into SD v2's 64-wide heads: the head counts cannot be read from the tensors; pass --config <a diffusers directory with this model's configs>`,
+    );
+  }
+  return {
+    ...structure,
+    attention_head_dim: v1 ? 8 : blockOutChannels.map((c) => c / 64),
     norm_num_groups: 32,
     norm_eps: 1e-5,
     flip_sin_to_cos: true,

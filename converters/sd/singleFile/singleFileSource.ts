@@ -173,6 +173,7 @@ export async function singleFileSource(
       );
     }
     const imageSize = predictionType === 'v_prediction' ? 768 : 512;
+    const tokenizerDir = resolveTokenizer(file, options);
     const inferredSource = `${file} (inferred from its tensors)`;
     const configs = options.configDir
       ? diffusersConfigs(options.configDir)
@@ -194,7 +195,7 @@ export async function singleFileSource(
       kind,
       description: path.resolve(file),
       configs,
-      tokenizerDir: resolveTokenizer(file, options),
+      tokenizerDir,
       // The views share the open files: closing the weights must not close them (the source's close() does).
       weights: async (component) =>
         CheckpointWeights.fromFiles([
