@@ -6,6 +6,7 @@ import {
   convertStableDiffusion,
   convertStableDiffusionSource,
 } from '../../converters/sd/convertStableDiffusion';
+import { convertControlNet } from '../../converters/sd/convertControlNet';
 import { convertVae } from '../../converters/sd/convertVae';
 import { PredictionType } from '../../converters/sd/singleFile/ldmConfigs';
 import { singleFileSource } from '../../converters/sd/singleFile/singleFileSource';
@@ -159,6 +160,21 @@ export function convertCommand(): Command {
       guarded(async (sourcePath: string, opts: CommonOptions & { config?: string }) => {
         const start = performance.now();
         await convertVae(sourcePath, opts.out, { ...(await conversionOptions(opts)), config: opts.config });
+        log(`wrote ${opts.out} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
+      }),
+    ),
+  );
+  convert.addCommand(
+    withCommonOptions(
+      new Command('controlnet')
+        .description(
+          "a diffusers ControlNetModel directory (config.json, diffusion_pytorch_model.safetensors) -> controlnet/; use it with generate's --controlnet and --control",
+        )
+        .argument('<controlnet-dir>', 'a diffusers ControlNetModel directory'),
+    ).action(
+      guarded(async (dir: string, opts: CommonOptions) => {
+        const start = performance.now();
+        await convertControlNet(dir, opts.out, await conversionOptions(opts));
         log(`wrote ${opts.out} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
       }),
     ),

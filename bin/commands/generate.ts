@@ -28,6 +28,7 @@ type ModelFlags = Omit<PipelineOptions, 'backend' | 'announceBackend'>;
 const MODEL_FLAGS: (keyof ModelFlags)[] = [
   'model',
   'vae',
+  'controlnet',
   'clip',
   'arcface',
   'aestheticHead',
@@ -77,6 +78,7 @@ function addRunFlags(command: Command): Command {
       '--vae <dir>',
       "a 'sag convert vae' directory: decode (and encode) with this VAE instead of the model's",
     )
+    .option('--controlnet <dir>', "a 'sag convert controlnet' directory; --control gives its condition image")
     .option('--clip <dir>', "a 'sag convert clip' directory (style, clip, object, aesthetic losses)")
     .option('--arcface <dir>', "a 'sag convert arcface' directory (face loss)")
     .option(
@@ -187,6 +189,7 @@ async function runGenerate(
             models: {
               model: flags.model ?? 'embedded digit-unet',
               vae: flags.vae ?? null,
+              controlnet: flags.controlnet ?? null,
               clip: flags.clip ?? null,
               arcface: flags.arcface ?? null,
               classifier: flags.classifier ?? (pipeline.pixel ? 'embedded digit-classifier' : null),

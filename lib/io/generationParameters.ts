@@ -35,6 +35,9 @@ export function formatParameters(
     ...(o.size ? [`Size: ${o.size[1]}x${o.size[0]}`] : []),
     `Model: ${r.models.model ?? 'embedded digit-unet'}`,
     ...(r.models.vae ? [`VAE: ${r.models.vae}`] : []),
+    ...(r.models.controlnet && o.control
+      ? [`ControlNet: ${r.models.controlnet} (${o.control}, scale ${o.controlScale})`]
+      : []),
     `Guidance: ${o.guidance.length ? o.guidance.join('+') : 'none'}`,
     `Method: ${r.compare ? r.compare.join('/') : o.method}`,
     `n: ${formatStepCount(o.n)}`,

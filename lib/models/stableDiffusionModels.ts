@@ -2,6 +2,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { SchedulerConfig, readSchedulerConfig } from '../schedule';
 import { ClipTokenizer } from './clipTokenizer';
+import { ControlResiduals, residualFeeds } from './controlNetModel';
 import { ConvertedGraph } from './convertedGraph';
 import { StableDiffusionManifest, readSagManifest, sagManifestFormat } from './sagManifest';
 
@@ -82,6 +83,36 @@ export class StableDiffusionModels {
     return tf.tidy(() => {
       const t = typeof timestep === 'number' ? tf.tensor1d([timestep]) : timestep;
       return this.unetGraph.execute({ sample: x, timestep: t, encoder_hidden_states: context }, ['out'])[0];
+    });
+  }
+
+  /** Whether the converted UNet takes ControlNet residuals (converted by a sag that writes out_controlled). */
+  get unetTakesResiduals(): boolean {
+    return this.unetGraph.model.outputNodes.some((name) => name.split(':')[0] === 'out_controlled');
+  }
+
+  /** Channels of the UNet's residual inputs (down_residual_<i>, then mid_residual). */
+  unetResidualChannels(): { down: number[]; mid: number } {
+    const inputs = new Map(this.unetGraph.model.inputs.map((i) => [i.name.split(':')[0], i.shape ?? []]));
+    const channels = (name: string) => (inputs.get(name) as number[])[3];
+    const down: number[] = [];
+    while (inputs.has(`down_residual_${down.length}`)) down.push(channels(`down_residual_${down.length}`));
+    return { down, mid: channels('mid_residual') };
+  }
+
+  /** eps with ControlNet residuals added (the UNet's out_controlled output). */
+  unetControlled(
+    x: tf.Tensor,
+    timestep: number | tf.Tensor,
+    context: tf.Tensor,
+    residuals: ControlResiduals,
+  ): tf.Tensor {
+    return tf.tidy(() => {
+      const t = typeof timestep === 'number' ? tf.tensor1d([timestep]) : timestep;
+      return this.unetGraph.execute(
+        { sample: x, timestep: t, encoder_hidden_states: context, ...residualFeeds(residuals) },
+        ['out_controlled'],
+      )[0];
     });
   }
 

@@ -76,6 +76,18 @@ export const GENERATE_OPTION_SPECS = {
     { valueName: '<s>', help: 'img2img: fraction of the schedule to run', default: 0.75 },
     { min: 0, exclusive: true, max: 1 },
   ),
+  control: pathOption({
+    valueName: '<image>',
+    help: 'ControlNet condition image (e.g. a depth map), resized to the output size; needs --controlnet',
+  }),
+  controlScale: numberOption(
+    {
+      valueName: '<s>',
+      help: "ControlNet conditioning scale (diffusers' controlnet_conditioning_scale)",
+      default: 1,
+    },
+    { min: 0 },
+  ),
   style: pathOption({ valueName: '<image>', help: 'style reference image' }),
   ref: imageListOption({ help: 'reference image(s): object loss, or the face for face ID' }),
   target: targetOption({

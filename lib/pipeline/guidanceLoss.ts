@@ -103,7 +103,7 @@ function lossOfKind(models: LossModels, kind: LossKind, o: GenerateOptions): Ima
 
 /** An image an option names, as [1, H, W, 3]; a file that cannot be read is an error of that option. */
 export function optionImage(
-  option: 'style' | 'ref' | 'initImage',
+  option: 'style' | 'ref' | 'initImage' | 'control',
   file: string,
   size?: [number, number],
 ): tf.Tensor4D {

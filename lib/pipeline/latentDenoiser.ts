@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../options/invalidOption';
 import * as tf from '@tensorflow/tfjs';
+import { ControlNetModel } from '../models/controlNetModel';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { EpsFunction } from '../ode/epsFunction';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
@@ -7,6 +8,14 @@ import { epsFromPrediction, epsFromPredictionVjp } from '../schedule/predictionT
 import { useVjpGraphs } from '../models/vjpGraphSwitch';
 import { tidyResult } from '../tidyResult';
 import { Denoiser, EpsPrediction } from '../guidance/denoiser';
+
+/** A ControlNet and its condition for every UNet call (the denoiser disposes the condition). */
+export interface LatentControl {
+  net: ControlNetModel;
+  /** The condition image [1, H, W, C] in [0, 1], at the output's pixel size. */
+  condition: tf.Tensor4D;
+  scale: number;
+}
 
 /**
  * Stable Diffusion as a Denoiser: eps = eps_u + w (eps_c - eps_u) from one batched UNet call over [x, x] with
@@ -23,10 +32,15 @@ export class LatentDenoiser implements Denoiser {
     readonly cfgScale: number,
     /** Use the UNet's VJP graph in the adjoints where it has one (default: unless SAG_VJP_GRAPHS=0). */
     useVjpGraph = useVjpGraphs(),
+    /**
+     * ControlNet residuals for every UNet call (both CFG branches, as diffusers does). The adjoints then
+     * differentiate UNet + ControlNet with tf.grad: the converter writes no VJP graph for that pair yet.
+     */
+    private readonly control: LatentControl | null = null,
   ) {
     this.schedule = new NoiseSchedule(sd.scheduler);
     const eps: EpsFunction = (x, t) => tf.tidy(() => this.combined(x, t).eps);
-    if (sd.unetVjpGraph && useVjpGraph) eps.vjp = (x, t, dy) => this.combinedVjp(x, t, dy);
+    if (sd.unetVjpGraph && useVjpGraph && !control) eps.vjp = (x, t, dy) => this.combinedVjp(x, t, dy);
     this.eps = eps;
   }
 
@@ -64,14 +78,25 @@ export class LatentDenoiser implements Denoiser {
     return [batch, height / f, width / f, this.sd.latentChannels];
   }
 
+  /** The UNet's output, with the ControlNet's residuals when there is one. */
+  private unetOutput(x: tf.Tensor, t: number, context: tf.Tensor): tf.Tensor {
+    const control = this.control;
+    if (!control) return this.sd.unet(x, t, context);
+    return tf.tidy(() => {
+      const timestep = tf.tensor1d([t]);
+      const residuals = control.net.residuals(x, timestep, context, control.condition, control.scale);
+      return this.sd.unetControlled(x, timestep, context, residuals);
+    });
+  }
+
   private combined(x: tf.Tensor, t: number): { eps: tf.Tensor; delta: tf.Tensor | null } {
     const b = x.shape[0];
     // v and x0 predictions become eps per branch (affine in the output, so CFG combines the same either way).
     if (!this.hasCfg)
-      return { eps: epsFromPrediction(this.sd.unet(x, t, this.cond), x, t, this.schedule), delta: null };
+      return { eps: epsFromPrediction(this.unetOutput(x, t, this.cond), x, t, this.schedule), delta: null };
     const doubled = tf.concat([x, x], 0);
     const out = epsFromPrediction(
-      this.sd.unet(doubled, t, tf.concat([this.uncond, this.cond], 0)),
+      this.unetOutput(doubled, t, tf.concat([this.uncond, this.cond], 0)),
       doubled,
       t,
       this.schedule,
@@ -110,5 +135,6 @@ export class LatentDenoiser implements Denoiser {
 
   dispose(): void {
     tf.dispose([this.cond, this.uncond]);
+    this.control?.condition.dispose();
   }
 }

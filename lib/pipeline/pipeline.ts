@@ -18,10 +18,12 @@ import { resolveGenerateOptions } from '../options/resolveGenerateOptions';
 import { createSampler } from '../samplers';
 import { SeededNoise } from '../samplers/seededNoise';
 import { embeddedModelDir } from './embeddedModels';
-import { LossModels, buildGuidanceLoss } from './guidanceLoss';
+import { LossModels, buildGuidanceLoss, optionImage } from './guidanceLoss';
 import { initialSample } from './initialSample';
 import { withInputName } from './inputName';
+import { InvalidOptionError } from '../options/invalidOption';
 import { LatentDenoiser } from './latentDenoiser';
+import { ControlNetModel } from '../models/controlNetModel';
 import { PixelDenoiser } from './pixelDenoiser';
 import { ResourcePeaks } from './resourcePeaks';
 import { guidanceSettingsFor } from './runSettings';
@@ -31,6 +33,8 @@ export interface PipelineOptions {
   model?: string;
   /** A `sag convert vae` directory whose VAE replaces the Stable Diffusion model's. */
   vae?: string;
+  /** A `sag convert controlnet` directory; its condition image is the `control` generation option. */
+  controlnet?: string;
   clip?: string;
   arcface?: string;
   aestheticHead?: string;
@@ -85,6 +89,7 @@ export class Pipeline {
     },
     /** Generation defaults recommended by the model directory (sag.json `defaults`), e.g. a gentler rho. */
     readonly modelDefaults: Partial<GenerateOptions>,
+    readonly controlnet: ControlNetModel | null = null,
   ) {}
 
   static async load(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -105,6 +110,7 @@ export class Pipeline {
         ? await StableDiffusionModels.load(modelDir, { vae: options.vae })
         : null;
     const pixel = format === 'sag-pixel-diffusion' ? await PixelDiffusionModel.load(modelDir) : null;
+    const controlnet = options.controlnet ? await loadControlNetFor(sd, options.controlnet, modelDir) : null;
     const modelDefaults = generateOptionsFromJson(
       pixel?.manifest.defaults ?? {},
       `--model ${modelDir}: sag.json defaults`,
@@ -124,6 +130,7 @@ export class Pipeline {
         hps: options.hps ? await ClipModel.load(options.hps) : null,
       },
       modelDefaults,
+      controlnet,
     );
   }
 
@@ -169,10 +176,21 @@ export class Pipeline {
 
   /** 2. The model as the sampling loop sees it (text encoded for latent models); the caller disposes it. */
   createDenoiser(o: GenerateOptions, warn: (m: string) => void): Denoiser & { dispose(): void } {
+    if (o.control && !this.controlnet) {
+      throw new InvalidOptionError('control', 'a condition image needs a ControlNet (--controlnet <dir>)');
+    }
     if (this.sd) {
       const cond = this.textEmbeddings(o.prompt, o.num, warn);
       const uncond = this.textEmbeddings(o.negativePrompt, o.num, warn);
-      return new LatentDenoiser(this.sd, cond, uncond, o.cfg);
+      const control =
+        this.controlnet && o.control
+          ? {
+              net: this.controlnet,
+              condition: optionImage('control', o.control, o.size ?? this.defaultSize),
+              scale: o.controlScale,
+            }
+          : null;
+      return new LatentDenoiser(this.sd, cond, uncond, o.cfg, useVjpGraphs(), control);
     }
     const pixel = this.pixel as PixelDiffusionModel;
     return new PixelDenoiser(pixel.unet, pixel.schedule, pixel.channels, pixel.imageSize);
@@ -190,7 +208,11 @@ export class Pipeline {
     const o = this.resolveOptions(partial, warn);
     const settings = guidanceSettingsFor(o);
     const unet = this.sd?.unetGraph ?? this.pixel?.unet;
-    if (settings.method !== 'none' && unet && !unet.vjpGraph && useVjpGraphs())
+    if (settings.method !== 'none' && this.controlnet && o.control)
+      warn(
+        'guidance through UNet + ControlNet uses tf.grad (no VJP graph for the pair yet): more memory than without --control',
+      );
+    else if (settings.method !== 'none' && unet && !unet.vjpGraph && useVjpGraphs())
       warn(
         `${unet.dir} has no VJP graph (converted by an older sag or with --no-vjp-graph): guidance differentiates the UNet with tf.grad, about 10x the memory; convert the model again to get one`,
       );
@@ -283,9 +305,48 @@ export class Pipeline {
       this.classifier,
       this.extras.pickscore,
       this.extras.hps,
+      this.controlnet,
     ])
       m?.dispose();
   }
+}
+
+/** A ControlNet for the Stable Diffusion model `sd`, checked against its UNet. */
+async function loadControlNetFor(
+  sd: StableDiffusionModels | null,
+  dir: string,
+  modelDir: string,
+): Promise<ControlNetModel> {
+  if (!sd)
+    throw new Error(
+      `--controlnet ${dir}: only Stable Diffusion models take a ControlNet (--model ${modelDir})`,
+    );
+  const net = await withInputName('--controlnet', () => ControlNetModel.load(dir));
+  const fail = (why: string): never => {
+    net.dispose();
+    throw new Error(`--controlnet ${dir}: ${why}`);
+  };
+  if (!sd.unetTakesResiduals) {
+    fail(
+      `the UNet of --model ${modelDir} takes no ControlNet residuals (converted by an older sag): convert it again`,
+    );
+  }
+  const given = net.manifest.residualChannels;
+  const expected = sd.unetResidualChannels();
+  if (
+    JSON.stringify(given) !== JSON.stringify(expected) ||
+    net.manifest.crossAttentionDim !== sd.manifest.crossAttentionDim
+  ) {
+    fail(
+      `made for another UNet (residual channels ${JSON.stringify(given)}, text width ${net.manifest.crossAttentionDim}; --model ${modelDir} has ${JSON.stringify(expected)}, ${sd.manifest.crossAttentionDim})`,
+    );
+  }
+  if (net.manifest.conditionDownscale !== sd.vaeDownscale) {
+    fail(
+      `its condition images are ${net.manifest.conditionDownscale}x the latent size, the model's images ${sd.vaeDownscale}x`,
+    );
+  }
+  return net;
 }
 
 /** Loads the models and starts the backend: `const p = await loadPipeline({ model, clip }); await p.generate({...})`. */
