@@ -13,6 +13,7 @@ import { convertCommand } from './commands/convert';
 import { evalEstimateCommand } from './commands/evalEstimate';
 import { generateCommand, stylizeCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
+import { stylizeVideoCommand } from './commands/stylizeVideo';
 
 /** The `sag` command tree (built fresh on each call, so tests can parse argument lists in-process). */
 export function buildProgram(): Command {
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   );
   program.addCommand(generateCommand());
   program.addCommand(stylizeCommand());
+  program.addCommand(stylizeVideoCommand());
   program.addCommand(convertCommand());
   program.addCommand(infoCommand());
   exitWithBadInputCode(program);

@@ -147,4 +147,44 @@ describe('generate with a ControlNet', () => {
     expect(report.runs[0].options.control).toBe(conditionImage);
     expect(report.runs[0].options.controlScale).toBe(0.8);
   });
+
+  test('stylize-video with --controlnet and --depth: a condition image per frame, frames from the same noise', async () => {
+    const frames = path.join(tmp, 'video-frames');
+    const depth = path.join(tmp, 'video-depth');
+    fs.mkdirSync(frames);
+    fs.mkdirSync(depth);
+    for (const i of [0, 1]) {
+      fs.copyFileSync(conditionImage, path.join(frames, `${i}.png`));
+      fs.copyFileSync(conditionImage, path.join(depth, `${i}.png`));
+    }
+    const out = path.join(tmp, 'video-out');
+    const run = await runCli([
+      'stylize-video',
+      frames,
+      '--model',
+      path.join(tmp, 'sd'),
+      '--clip',
+      path.join(tmp, 'clip'),
+      '--controlnet',
+      path.join(tmp, 'controlnet'),
+      '--depth',
+      depth,
+      '--style',
+      conditionImage,
+      '--prompt',
+      'a cat',
+      '--steps',
+      '2',
+      '--size',
+      '64',
+      '--out',
+      out,
+    ]);
+    expect(run.code).toBe(0);
+    expect(fs.readdirSync(path.join(out, 'frames'))).toHaveLength(2);
+    // Same noise, same condition, same prompt: the two frames are the same image.
+    expect(fs.readFileSync(path.join(out, 'frames', '0000.png'))).toEqual(
+      fs.readFileSync(path.join(out, 'frames', '0001.png')),
+    );
+  });
 });

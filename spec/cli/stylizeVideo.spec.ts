@@ -1,0 +1,102 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { GifReader } from 'omggif';
+import { runCli } from '../helpers/runCli';
+import { makeTempDir } from '../helpers/tempDir';
+
+let tmp: string;
+const STYLE = path.join(__dirname, '..', '..', 'weights', 'examples', 'digit-style-8.png');
+
+beforeAll(() => {
+  tmp = makeTempDir('stylize-video');
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface VideoReport {
+  frames: number;
+  framesPerMinute: number;
+  perFrame: { index: number; styleLoss: number; baselineStyleLoss: number | null }[];
+  flicker: { input: number; stylized: number; baseline: number | null; stylizedRelative: number };
+}
+
+describe('sag stylize-video', () => {
+  test('--demo: frames, GIFs and a report; every frame closer to the style than the unguided run', async () => {
+    const out = path.join(tmp, 'demo');
+    const run = await runCli([
+      'stylize-video',
+      '--demo',
+      '--frames',
+      '4',
+      '--steps',
+      '30',
+      '--baseline',
+      '--out',
+      out,
+    ]);
+    expect(run.code).toBe(0);
+    for (const f of ['stylized.gif', 'input.gif', 'baseline.gif', 'report.json'])
+      expect(fs.existsSync(path.join(out, f))).toBe(true);
+    expect(fs.readdirSync(path.join(out, 'frames'))).toEqual([
+      '0000.png',
+      '0001.png',
+      '0002.png',
+      '0003.png',
+    ]);
+    const gif = new GifReader(fs.readFileSync(path.join(out, 'stylized.gif')));
+    expect([gif.numFrames(), gif.width, gif.height]).toEqual([4, 32, 32]);
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as VideoReport;
+    expect(report.frames).toBe(4);
+    for (const frame of report.perFrame)
+      expect(frame.styleLoss).toBeLessThan(frame.baselineStyleLoss as number);
+    expect(report.flicker.input).toBeGreaterThan(0);
+    expect(report.flicker.stylizedRelative).toBeCloseTo(report.flicker.stylized / report.flicker.input, 6);
+    expect(run.stderr).toContain("style loss lower than the unguided run's on 4 of 4 frames");
+
+    // The GIF it wrote is an input too (and a folder of frames is another).
+    for (const input of [path.join(out, 'input.gif'), path.join(out, 'input')]) {
+      const again = path.join(tmp, `again-${path.basename(input)}`);
+      const second = await runCli([
+        'stylize-video',
+        input,
+        '--style',
+        STYLE,
+        '--frames',
+        '2',
+        '--steps',
+        '10',
+        '--out',
+        again,
+      ]);
+      expect(second.code).toBe(0);
+      expect(fs.readdirSync(path.join(again, 'frames'))).toHaveLength(2);
+    }
+  });
+
+  test('bad inputs: one line naming the input, no output folder', async () => {
+    const out = path.join(tmp, 'bad');
+    const cases: [string[], string][] = [
+      [
+        ['stylize-video', '--out', out],
+        '<input>: expected a folder of frames, a .gif or a video (or --demo)',
+      ],
+      [
+        ['stylize-video', path.join(tmp, 'missing.gif'), '--out', out],
+        'missing.gif: file or folder not found',
+      ],
+      [
+        ['stylize-video', '--demo', '--depth', tmp, '--out', out],
+        '--depth: condition images need a ControlNet',
+      ],
+      [
+        ['stylize-video', path.join(__dirname, 'stylizeVideo.spec.ts'), '--style', STYLE, '--out', out],
+        'expected a folder of frames, a .gif, or an .mp4',
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCli(args);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(message);
+    }
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});
