@@ -8,7 +8,10 @@ import { guarded } from '../cliErrors';
 interface WeightsManifest {
   weightsManifest?: { paths: string[]; weights: { name: string; shape: number[]; dtype: string }[] }[];
   modelTopology?: { node?: { name: string }[] };
-  userDefinedMetadata?: { sagVjp?: { wrt: string; outputs: string[] } };
+  userDefinedMetadata?: {
+    sagVjp?: { wrt: string; outputs: string[] };
+    sagVjpControlled?: { wrt: string; outputs: string[] };
+  };
 }
 
 function directorySize(dir: string): number {
@@ -42,8 +45,10 @@ function describeComponents(dir: string): string[] {
       const nodes = model.modelTopology?.node ?? [];
       const forwardNodes = nodes.filter((n) => !isVjp(n.name)).length;
       const vjp = model.userDefinedMetadata?.sagVjp;
+      const controlled = model.userDefinedMetadata?.sagVjpControlled;
+      const also = controlled ? `, and of ${controlled.outputs.join(', ')} (ControlNet residuals)` : '';
       const vjpText = vjp
-        ? `; VJP graph w.r.t. ${vjp.wrt} of ${vjp.outputs.join(', ')} (${nodes.length - forwardNodes} more nodes)`
+        ? `; VJP graph w.r.t. ${vjp.wrt} of ${vjp.outputs.join(', ')}${also} (${nodes.length - forwardNodes} more nodes)`
         : '; no VJP graph';
       return `  ${e.name}: ${(parameters / 1e6).toFixed(2)} M parameters (${dtypes}), ${forwardNodes} graph nodes, ${mib.toFixed(1)} MiB${vjpText}`;
     });

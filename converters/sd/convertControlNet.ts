@@ -1,4 +1,6 @@
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { appendVjpGraphOrWarn } from '../graph/vjp/appendVjpGraph';
 import { ControlNetManifest, SAG_MANIFEST_VERSION, writeSagManifest } from '../../lib/models/sagManifest';
 import { ConversionOptions } from '../conversionOptions';
 import { writeGraphModel } from '../graph/writeGraphModel';
@@ -56,6 +58,36 @@ export async function convertControlNet(
         const names = controlNetOutputNames(down.length);
         [...down, mid].forEach((ref, i) => nn.g.output(names[i], ref));
       });
+      if (options.vjpGraphs ?? true) {
+        log('writing the controlnet VJP graph');
+        const side = 2 ** (config.unet.blockOutChannels.length - 1);
+        const downscale = 2 ** (config.embeddingChannels.length - 1);
+        await appendVjpGraphOrWarn(
+          path.join(tmp, 'controlnet'),
+          'controlnet',
+          {
+            wrt: 'sample',
+            outputs: controlNetOutputNames(residuals.down.length),
+            probes: () =>
+              [
+                [2, 2 * side],
+                [3, 3 * side],
+              ].map(([batch, size]) => ({
+                sample: tf.randomNormal([batch, size, size, config.unet.inChannels]),
+                timestep: tf.tensor1d([500]),
+                encoder_hidden_states: tf.randomNormal([batch, 5, config.unet.crossAttentionDim]),
+                controlnet_cond: tf.randomUniform([
+                  batch,
+                  size * downscale,
+                  size * downscale,
+                  config.conditioningChannels,
+                ]),
+                conditioning_scale: tf.tensor1d([1]),
+              })),
+          },
+          log,
+        );
+      }
       const unused = weights.unused();
       if (unused.length > 0) {
         throw new Error(

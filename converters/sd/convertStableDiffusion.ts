@@ -10,7 +10,7 @@ import { WriteGraphModelOptions, WrittenGraphModel, writeGraphModel } from '../g
 import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';
 import { StableDiffusionSource, diffusersDirectorySource } from './stableDiffusionSource';
-import { UnetConfig, UnetGraph, parseUnetConfig, unetSkipChannels } from './unetGraph';
+import { UnetConfig, UnetGraph, parseUnetConfig, unetSkipChannels, unetSkipSides } from './unetGraph';
 import { VaeConfig, VaeGraph, parseVaeConfig } from './vaeGraph';
 import {
   ComponentShapes,
@@ -93,21 +93,44 @@ export async function appendUnetVjpGraph(
   log: (line: string) => void,
 ): Promise<void> {
   const side = 2 ** (unetConfig.blockOutChannels.length - 1);
+  const probeSizes = [
+    [2, 2 * side],
+    [3, 3 * side],
+  ];
+  const inputs = (batch: number, size: number) => ({
+    sample: tf.randomNormal([batch, size, size, unetConfig.inChannels]),
+    timestep: tf.tensor1d([500]),
+    encoder_hidden_states: tf.randomNormal([batch, textLength, unetConfig.crossAttentionDim]),
+  });
   await appendVjpGraphOrWarn(
     unetOut,
     'unet',
+    { wrt: 'sample', outputs: ['out'], probes: () => probeSizes.map(([batch, size]) => inputs(batch, size)) },
+    log,
+  );
+  // The output with ControlNet residuals: gradients for the sample and for every residual (which the ControlNet's
+  // own VJP graph carries back to the sample).
+  const channels = unetSkipChannels(unetConfig);
+  const residualNames = [...channels.map((_, i) => `down_residual_${i}`), 'mid_residual'];
+  await appendVjpGraphOrWarn(
+    unetOut,
+    'unet (with ControlNet residuals)',
     {
       wrt: 'sample',
-      outputs: ['out'],
+      alsoWrt: residualNames,
+      outputs: [CONTROLLED_OUTPUT],
+      key: 'sagVjpControlled',
       probes: () =>
-        [
-          [2, 2 * side],
-          [3, 3 * side],
-        ].map(([batch, size]) => ({
-          sample: tf.randomNormal([batch, size, size, unetConfig.inChannels]),
-          timestep: tf.tensor1d([500]),
-          encoder_hidden_states: tf.randomNormal([batch, textLength, unetConfig.crossAttentionDim]),
-        })),
+        probeSizes.map(([batch, size]) => {
+          const sides = unetSkipSides(unetConfig, size);
+          const residuals = [...channels, channels[channels.length - 1]].map((c, i) =>
+            tf.randomNormal([batch, sides[i], sides[i], c]),
+          );
+          return {
+            ...inputs(batch, size),
+            ...Object.fromEntries(residualNames.map((n, i) => [n, residuals[i]])),
+          };
+        }),
     },
     log,
   );

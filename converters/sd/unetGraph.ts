@@ -113,6 +113,20 @@ export function unetSkipChannels(config: UnetConfig): number[] {
   return channels;
 }
 
+/**
+ * Spatial sides of the skip connections for a latent of side `size` (a multiple of 2^(blocks - 1)), in the order of
+ * unetSkipChannels, then the mid block's.
+ */
+export function unetSkipSides(config: UnetConfig, size: number): number[] {
+  const n = config.blockOutChannels.length;
+  const sides = [size];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < config.layersPerBlock[i]; j++) sides.push(size / 2 ** i);
+    if (i < n - 1) sides.push(size / 2 ** (i + 1));
+  }
+  return [...sides, size / 2 ** (n - 1)];
+}
+
 /** Emits diffusers' UNet2DConditionModel; inputs sample [B,H,W,C] (NHWC), timestep [B or 1], context [B,T,D]. */
 export class UnetGraph {
   private readonly o;

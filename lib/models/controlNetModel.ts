@@ -44,21 +44,53 @@ export class ControlNetModel {
   ): ControlResiduals {
     const downCount = this.manifest.residualChannels.down.length;
     const names = [...Array.from({ length: downCount }, (_, i) => `down_${i}`), 'mid'];
-    const outputs = tf.tidy(() => {
-      const rgb = this.manifest.channelOrder === 'bgr' ? tf.reverse(condition, 3) : condition;
-      const batched = rgb.shape[0] === x.shape[0] ? rgb : tf.tile(rgb, [x.shape[0], 1, 1, 1]);
-      return this.graph.execute(
-        {
-          sample: x,
-          timestep,
-          encoder_hidden_states: context,
-          controlnet_cond: batched,
-          conditioning_scale: tf.tensor1d([scale]),
-        },
-        names,
-      );
-    });
+    const outputs = tf.tidy(() =>
+      this.graph.execute(this.feeds(x, timestep, context, condition, scale), names),
+    );
     return { down: outputs.slice(0, downCount), mid: outputs[downCount] };
+  }
+
+  /** Whether the converter wrote the ControlNet's VJP graph (w.r.t. the sample, of all residuals). */
+  get hasVjpGraph(): boolean {
+    return this.graph.vjpGraph !== null;
+  }
+
+  /**
+   * J^T cotangents w.r.t. x of the residuals (the same inputs as `residuals`), by the ControlNet's VJP graph.
+   * Caller owns the result.
+   */
+  residualsVjp(
+    x: tf.Tensor,
+    timestep: tf.Tensor,
+    context: tf.Tensor,
+    condition: tf.Tensor,
+    scale: number,
+    cotangents: ControlResiduals,
+  ): tf.Tensor {
+    return tf.tidy(() =>
+      this.graph.vjp(this.feeds(x, timestep, context, condition, scale), [
+        ...cotangents.down,
+        cotangents.mid,
+      ]),
+    );
+  }
+
+  private feeds(
+    x: tf.Tensor,
+    timestep: tf.Tensor,
+    context: tf.Tensor,
+    condition: tf.Tensor,
+    scale: number,
+  ): Record<string, tf.Tensor> {
+    const rgb = this.manifest.channelOrder === 'bgr' ? tf.reverse(condition, 3) : condition;
+    const batched = rgb.shape[0] === x.shape[0] ? rgb : tf.tile(rgb, [x.shape[0], 1, 1, 1]);
+    return {
+      sample: x,
+      timestep,
+      encoder_hidden_states: context,
+      controlnet_cond: batched,
+      conditioning_scale: tf.tensor1d([scale]),
+    };
   }
 
   dispose(): void {

@@ -14,7 +14,14 @@ export interface VjpGraphInfo {
   cotangents: string[];
   /** The output holding J^T cotangent (shaped like `wrt`). */
   grad: string;
+  /** More inputs differentiated in the same graph, and the outputs holding their gradients. */
+  alsoWrt?: string[];
+  alsoGrads?: string[];
 }
+
+/** Where VJP graphs are recorded: the model's own (guidance), and a UNet's output with ControlNet residuals. */
+export const VJP_GRAPH_KEYS = ['sagVjp', 'sagVjpControlled'] as const;
+export type VjpGraphKey = (typeof VJP_GRAPH_KEYS)[number];
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -36,8 +43,31 @@ export class ConvertedGraph {
    * converted without one (tf.grad through the forward graph is used then).
    */
   get vjpGraph(): VjpGraphInfo | null {
-    const info = (this.model.metadata as { sagVjp?: VjpGraphInfo } | undefined)?.sagVjp;
+    return this.vjpGraphOf('sagVjp');
+  }
+
+  /** The VJP graph recorded under `key`, or null. */
+  vjpGraphOf(key: VjpGraphKey): VjpGraphInfo | null {
+    const info = (this.model.metadata as Partial<Record<VjpGraphKey, VjpGraphInfo>> | undefined)?.[key];
     return info ?? null;
+  }
+
+  /**
+   * Gradients w.r.t. the graph's `wrt` and `alsoWrt` inputs (in that order) by the VJP graph under `key`, for one
+   * cotangent per output. Caller owns the results.
+   */
+  vjpAll(key: VjpGraphKey, inputs: Record<string, tf.Tensor>, cotangents: tf.Tensor[]): tf.Tensor[] {
+    const info = this.vjpGraphOf(key);
+    if (!info)
+      throw new Error(
+        `${this.dir}: converted without this VJP graph (${key}; convert it again with this sag)`,
+      );
+    if (cotangents.length !== info.cotangents.length)
+      throw new Error(
+        `${this.dir}: the VJP graph takes ${info.cotangents.length} cotangents, got ${cotangents.length}`,
+      );
+    const feeds = Object.fromEntries(info.cotangents.map((name, i) => [name, cotangents[i]]));
+    return this.execute({ ...inputs, ...feeds }, [info.grad, ...(info.alsoGrads ?? [])]);
   }
 
   /**

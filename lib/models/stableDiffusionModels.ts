@@ -116,6 +116,31 @@ export class StableDiffusionModels {
     });
   }
 
+  /** Whether the converted UNet carries the VJP graph of its output with ControlNet residuals. */
+  get unetControlledVjpGraph(): boolean {
+    return this.unetGraph.vjpGraphOf('sagVjpControlled') !== null;
+  }
+
+  /**
+   * The transpose of `unetControlled` at (x, residuals) applied to dy: the gradients w.r.t. x and w.r.t. each residual.
+   * Caller owns the results.
+   */
+  unetControlledVjp(
+    x: tf.Tensor,
+    timestep: tf.Tensor,
+    context: tf.Tensor,
+    residuals: ControlResiduals,
+    dy: tf.Tensor,
+  ): { sample: tf.Tensor; residuals: ControlResiduals } {
+    const grads = this.unetGraph.vjpAll(
+      'sagVjpControlled',
+      { sample: x, timestep, encoder_hidden_states: context, ...residualFeeds(residuals) },
+      [dy],
+    );
+    const down = residuals.down.length;
+    return { sample: grads[0], residuals: { down: grads.slice(1, 1 + down), mid: grads[1 + down] } };
+  }
+
   /** Whether the converted UNet carries a VJP graph (w.r.t. the sample). */
   get unetVjpGraph(): boolean {
     return this.unetGraph.vjpGraph !== null;

@@ -33,14 +33,15 @@ export class LatentDenoiser implements Denoiser {
     /** Use the UNet's VJP graph in the adjoints where it has one (default: unless SAG_VJP_GRAPHS=0). */
     useVjpGraph = useVjpGraphs(),
     /**
-     * ControlNet residuals for every UNet call (both CFG branches, as diffusers does). The adjoints then
-     * differentiate UNet + ControlNet with tf.grad: the converter writes no VJP graph for that pair yet.
+     * ControlNet residuals for every UNet call (both CFG branches, as diffusers does). The adjoints run the UNet's
+     * VJP graph of its output with residuals and the ControlNet's VJP graph (tf.grad where either is missing).
      */
     private readonly control: LatentControl | null = null,
   ) {
     this.schedule = new NoiseSchedule(sd.scheduler);
     const eps: EpsFunction = (x, t) => tf.tidy(() => this.combined(x, t).eps);
-    if (sd.unetVjpGraph && useVjpGraph && !control) eps.vjp = (x, t, dy) => this.combinedVjp(x, t, dy);
+    const controlVjp = !control || (sd.unetControlledVjpGraph && control.net.hasVjpGraph);
+    if (sd.unetVjpGraph && useVjpGraph && controlVjp) eps.vjp = (x, t, dy) => this.combinedVjp(x, t, dy);
     this.eps = eps;
   }
 
@@ -56,7 +57,7 @@ export class LatentDenoiser implements Denoiser {
       const context = doubled ? tf.concat([this.uncond, this.cond], 0) : this.cond;
       const dEps = doubled ? tf.concat([tf.mul(dy, 1 - this.cfgScale), tf.mul(dy, this.cfgScale)], 0) : dy;
       const { output, sample: direct } = epsFromPredictionVjp(dEps, t, this.schedule);
-      let grad = this.sd.unetVjp(sample, t, context, output);
+      let grad = this.unetOutputVjp(sample, t, context, output);
       if (direct) grad = tf.add(grad, direct);
       if (!doubled) return grad;
       const [u, c] = tf.split(grad, [b, b], 0);
@@ -76,6 +77,25 @@ export class LatentDenoiser implements Denoiser {
         `image sides must be multiples of ${f} for this model, got ${height}x${width}`,
       );
     return [batch, height / f, width / f, this.sd.latentChannels];
+  }
+
+  /**
+   * The transpose of `unetOutput` applied to dy: with a ControlNet, the UNet's gradient w.r.t. the sample plus its
+   * gradients w.r.t. the residuals carried back through the ControlNet's VJP graph.
+   */
+  private unetOutputVjp(x: tf.Tensor, t: number, context: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+    const control = this.control;
+    if (!control) return this.sd.unetVjp(x, t, context, dy);
+    return tf.tidy(() => {
+      const timestep = tf.tensor1d([t]);
+      const residuals = control.net.residuals(x, timestep, context, control.condition, control.scale);
+      const grads = this.sd.unetControlledVjp(x, timestep, context, residuals, dy);
+      const { condition, scale } = control;
+      return tf.add(
+        grads.sample,
+        control.net.residualsVjp(x, timestep, context, condition, scale, grads.residuals),
+      );
+    });
   }
 
   /** The UNet's output, with the ControlNet's residuals when there is one. */

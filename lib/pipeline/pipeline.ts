@@ -208,9 +208,15 @@ export class Pipeline {
     const o = this.resolveOptions(partial, warn);
     const settings = guidanceSettingsFor(o);
     const unet = this.sd?.unetGraph ?? this.pixel?.unet;
-    if (settings.method !== 'none' && this.controlnet && o.control)
+    if (
+      settings.method !== 'none' &&
+      this.controlnet &&
+      o.control &&
+      useVjpGraphs() &&
+      !(this.sd?.unetControlledVjpGraph && this.controlnet.hasVjpGraph)
+    )
       warn(
-        'guidance through UNet + ControlNet uses tf.grad (no VJP graph for the pair yet): more memory than without --control',
+        'the UNet or the ControlNet has no VJP graph for guidance through both (converted by an older sag or with --no-vjp-graph): tf.grad is used, with more memory; convert them again',
       );
     else if (settings.method !== 'none' && unet && !unet.vjpGraph && useVjpGraphs())
       warn(

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { writeUnetGraph } from '../../converters/sd/convertStableDiffusion';
+import { appendUnetVjpGraph, writeUnetGraph } from '../../converters/sd/convertStableDiffusion';
 import { convertControlNet } from '../../converters/sd/convertControlNet';
 import { parseUnetConfig } from '../../converters/sd/unetGraph';
 import { SafetensorsFile } from '../../lib/io/safetensors';
@@ -32,6 +32,9 @@ beforeAll(async () => {
   const config = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'unet', 'config.json'), 'utf8'));
   await writeUnetGraph(path.join(FIXTURE, 'unet'), path.join(tmp, 'unet'), parseUnetConfig(config, 'unet'), {
     dtype: 'float32',
+  });
+  await appendUnetVjpGraph(path.join(tmp, 'unet'), parseUnetConfig(config, 'unet'), 7, (line) => {
+    throw new Error(line);
   });
   unet = await ConvertedGraph.load(path.join(tmp, 'unet'));
   const manifest = await convertControlNet(path.join(FIXTURE, 'controlnet'), path.join(tmp, 'controlnet'), {
@@ -104,5 +107,26 @@ describe('ControlNet (diffusers ControlNetModel)', () => {
     const zero = unet.execute({ ...inputs, ...residualFeeds(residuals) }, ['out_controlled'])[0];
     expect(relativeL2(zero, plain)).toBe(0);
     expect(relativeL2(plain, read('out'))).toBeGreaterThan(1e-3);
+  });
+
+  test(`the same VJP by the converter's VJP graphs (UNet with residuals, then ControlNet) within ${TOLERANCE}`, () => {
+    expect(unet.vjpGraphOf('sagVjpControlled')).not.toBeNull();
+    expect(controlnet.hasVjpGraph).toBe(true);
+    const [x, timestep, context, condition] = [
+      'sample',
+      'timestep',
+      'encoder_hidden_states',
+      'controlnet_cond',
+    ].map(read);
+    const scale = (file.readFloat32('conditioning_scale') as Float32Array)[0];
+    const residuals = controlnet.residuals(x, timestep, context, condition, scale);
+    const [gradSample, ...gradResiduals] = unet.vjpAll(
+      'sagVjpControlled',
+      { sample: x, timestep, encoder_hidden_states: context, ...residualFeeds(residuals) },
+      [read('cotangent')],
+    );
+    const cotangents = { down: gradResiduals.slice(0, -1), mid: gradResiduals[gradResiduals.length - 1] };
+    const through = controlnet.residualsVjp(x, timestep, context, condition, scale, cotangents);
+    expect(relativeL2(tf.add(gradSample, through), read('grad_sample'))).toBeLessThan(TOLERANCE);
   });
 });

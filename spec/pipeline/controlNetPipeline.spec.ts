@@ -4,7 +4,11 @@ import * as tf from '@tensorflow/tfjs';
 import { convertControlNet } from '../../converters/sd/convertControlNet';
 import { convertClip } from '../../converters/clip/convertClip';
 import { convertStableDiffusion } from '../../converters/sd/convertStableDiffusion';
-import { writeImageFile } from '../../lib/io/imageFile';
+import { imageFileToTensor, writeImageFile } from '../../lib/io/imageFile';
+import { ControlNetModel } from '../../lib/models/controlNetModel';
+import { StableDiffusionModels } from '../../lib/models/stableDiffusionModels';
+import { LatentDenoiser } from '../../lib/pipeline/latentDenoiser';
+import { relativeL2 } from '../helpers/relativeError';
 import { GenerateOptions } from '../../lib/options/generateOptions';
 import { Pipeline } from '../../lib/pipeline/pipeline';
 import { repoFixtureDir } from '../helpers/fixtures';
@@ -68,7 +72,7 @@ describe('generate with a ControlNet', () => {
     expect(zero.values).toEqual(plain.values);
   });
 
-  test('SAG guides through UNet + ControlNet (tf.grad through both): finite losses, another image', async () => {
+  test('SAG guides through UNet + ControlNet: finite losses, another image', async () => {
     const memoryBefore = tf.memory().numTensors;
     const unguided = await image({ control: conditionImage, guidance: ['clip'], method: 'none' });
     const guided = await image({
@@ -186,5 +190,37 @@ describe('generate with a ControlNet', () => {
     expect(fs.readFileSync(path.join(out, 'frames', '0000.png'))).toEqual(
       fs.readFileSync(path.join(out, 'frames', '0001.png')),
     );
+  });
+
+  test("a controlled denoiser's VJP through the VJP graphs equals tf.grad through UNet + ControlNet", () => {
+    const sd = pipeline.sd as StableDiffusionModels;
+    const make = (graphs: boolean) =>
+      new LatentDenoiser(
+        sd,
+        tf.randomNormal([1, 77, sd.manifest.crossAttentionDim], 0, 1, 'float32', 1),
+        tf.randomNormal([1, 77, sd.manifest.crossAttentionDim], 0, 1, 'float32', 2),
+        3,
+        graphs,
+        {
+          net: pipeline.controlnet as ControlNetModel,
+          condition: imageFileToTensor(conditionImage, 3, [64, 64]),
+          scale: 0.9,
+        },
+      );
+    const withGraphs = make(true);
+    const withTape = make(false);
+    try {
+      expect(withGraphs.eps.vjp).toBeDefined();
+      expect(withTape.eps.vjp).toBeUndefined();
+      const x = tf.randomNormal([1, 8, 8, 4], 0, 1, 'float32', 3);
+      const dy = tf.randomNormal([1, 8, 8, 4], 0, 1, 'float32', 4);
+      const byGraphs = (withGraphs.eps.vjp as NonNullable<typeof withGraphs.eps.vjp>)(x, 400, dy);
+      const byTape = tf.grad((v: tf.Tensor) => withTape.eps(v, 400))(x, dy);
+      expect(relativeL2(byGraphs, byTape)).toBeLessThan(1e-5);
+      tf.dispose([x, dy, byGraphs, byTape]);
+    } finally {
+      withGraphs.dispose();
+      withTape.dispose();
+    }
   });
 });

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice, startBackend } from '../../../lib/backend';
-import { VjpGraphInfo } from '../../../lib/models/convertedGraph';
+import { VJP_GRAPH_KEYS, VjpGraphInfo, VjpGraphKey } from '../../../lib/models/convertedGraph';
 import { loadGraphModelDir } from '../../../lib/models/loadGraphModelDir';
 import { GraphBuilder, GraphNode, Ref } from '../graphBuilder';
 import { GraphOps } from '../graphOps';
@@ -14,6 +14,13 @@ import { ProbedShape, ProbedShapes, nodeOutputs, probeShapes } from './shapeProb
 
 export interface AppendVjpOptions {
   wrt: string;
+  /** More inputs to differentiate in the same pass (their gradients are more outputs). */
+  alsoWrt?: string[];
+  /**
+   * Where the graph is recorded in userDefinedMetadata: 'sagVjp' (the model's VJP, used by guidance) or another key
+   * for a second VJP of other outputs (e.g. 'sagVjpControlled', a UNet's output with ControlNet residuals).
+   */
+  key?: VjpGraphKey;
   /** Outputs differentiated (their cotangents are inputs of the VJP graph). */
   outputs: string[];
   /** Two or more input sets differing in every dimension that may vary at run time (batch, image size). */
@@ -31,7 +38,8 @@ export async function appendVjpGraph(dir: string, options: AppendVjpOptions): Pr
   const file = path.join(dir, 'model.json');
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
   const nodes = json.modelTopology.node as GraphNode[];
-  if (json.userDefinedMetadata?.sagVjp) throw new Error(`${dir}: the model already has a VJP graph`);
+  const key = options.key ?? 'sagVjp';
+  if (json.userDefinedMetadata?.[key]) throw new Error(`${dir}: the model already has a VJP graph (${key})`);
   const restoreBackend = await backendForProbing(json);
   const model = await loadGraphModelDir(dir);
   const probes = options.probes();
@@ -40,11 +48,14 @@ export async function appendVjpGraph(dir: string, options: AppendVjpOptions): Pr
     const shapes = await probeShapes(model, nodes, probes);
     const floatStorage = storedFloatDtype(json);
     const g = GraphBuilder.extending(nodes, writer, floatStorage, 'vjp-const');
+    const gradName = (input: string) =>
+      key === 'sagVjp' ? `grad_${input}` : `grad_${input}_of_${options.outputs.join('_')}`;
     const info: VjpGraphInfo = {
       wrt: options.wrt,
       outputs: options.outputs,
       cotangents: options.outputs.map((o) => `${o}_cotangent`),
-      grad: `grad_${options.wrt}`,
+      grad: gradName(options.wrt),
+      ...(options.alsoWrt ? { alsoWrt: options.alsoWrt, alsoGrads: options.alsoWrt.map(gradName) } : {}),
     };
     for (const output of options.outputs)
       if (!nodes.some((n) => n.name === output)) throw new Error(`${dir}: no output '${output}'`);
@@ -54,16 +65,18 @@ export async function appendVjpGraph(dir: string, options: AppendVjpOptions): Pr
     const emitter = new VjpEmitter(g, nodes, shapes, model, dir);
     await emitter.readConstants();
     // Every node of the VJP graph is named vjp/..., so that removeVjpGraph finds them.
-    const grad = g.scope('vjp', () => emitter.emit(options.wrt, options.outputs, cotangents));
-    g.output(info.grad, grad);
+    const wrts = [options.wrt, ...(options.alsoWrt ?? [])];
+    const grads = g.scope('vjp', () => emitter.emit(wrts, options.outputs, cotangents));
+    const gradNames = [info.grad, ...(info.alsoGrads ?? [])];
+    grads.forEach((grad, i) => g.output(gradNames[i], grad));
     const vjpWeights = writer.finish();
     json.modelTopology.node = g.nodes;
     json.weightsManifest = [...json.weightsManifest, ...vjpWeights.filter((group) => group.paths.length)];
     info.cotangents.forEach((name, i) => {
       json.signature.inputs[name] = signatureEntry(name, shapes.get(options.outputs[i]) as ProbedShape);
     });
-    json.signature.outputs[info.grad] = { name: `${info.grad}:0`, dtype: 'DT_FLOAT' };
-    json.userDefinedMetadata = { ...(json.userDefinedMetadata ?? {}), sagVjp: info };
+    for (const name of gradNames) json.signature.outputs[name] = { name: `${name}:0`, dtype: 'DT_FLOAT' };
+    json.userDefinedMetadata = { ...(json.userDefinedMetadata ?? {}), [key]: info };
     fs.writeFileSync(file, JSON.stringify(json));
     return info;
   } catch (error) {
@@ -162,9 +175,9 @@ class VjpEmitter implements BackwardContext {
     this.byName = new Map(forward.map((n) => [n.name, n]));
   }
 
-  /** Emits sum_k J_k^T cotangent_k for `outputs` w.r.t. `wrt`; returns the gradient's ref. */
-  emit(wrt: string, outputs: string[], cotangents: Ref[]): Ref {
-    const onPath = this.differentiablePath(wrt, outputs);
+  /** Emits sum_k J_k^T cotangent_k for `outputs` w.r.t. each input of `wrts`; returns the gradients' refs. */
+  emit(wrts: string[], outputs: string[], cotangents: Ref[]): Ref[] {
+    const onPath = new Set(wrts.flatMap((wrt) => [...this.differentiablePath(wrt, outputs)]));
     const grads = new Map<string, Ref[]>(outputs.map((output, i) => [output, [cotangents[i]]]));
     for (let i = this.forward.length - 1; i >= 0; i--) {
       const node = this.forward[i];
@@ -184,10 +197,12 @@ class VjpEmitter implements BackwardContext {
         grads.set(node.input[index], list);
       }
     }
-    const result = this.summed(grads.get(wrt), wrt);
-    if (!result)
-      throw new Error(`${this.dir}: outputs ${outputs.join(', ')} do not depend on input '${wrt}'`);
-    return result;
+    return wrts.map((wrt) => {
+      const result = this.summed(grads.get(wrt), wrt);
+      if (!result)
+        throw new Error(`${this.dir}: outputs ${outputs.join(', ')} do not depend on input '${wrt}'`);
+      return result;
+    });
   }
 
   /** Nodes reachable from `wrt` through differentiable inputs that also reach one of `outputs`. */
@@ -342,9 +357,13 @@ function stripIndex(ref: string): string {
 export function removeVjpGraph(dir: string): void {
   const file = path.join(dir, 'model.json');
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const info = json.userDefinedMetadata?.sagVjp as VjpGraphInfo | undefined;
-  if (!info) return;
-  const added = new Set([...info.cotangents, info.grad]);
+  const infos = VJP_GRAPH_KEYS.map(
+    (key) => json.userDefinedMetadata?.[key] as VjpGraphInfo | undefined,
+  ).filter((info): info is VjpGraphInfo => info !== undefined);
+  if (infos.length === 0) return;
+  const cotangents = infos.flatMap((info) => info.cotangents);
+  const grads = infos.flatMap((info) => [info.grad, ...(info.alsoGrads ?? [])]);
+  const added = new Set([...cotangents, ...grads]);
   json.modelTopology.node = (json.modelTopology.node as GraphNode[]).filter(
     (n) => !added.has(n.name) && !n.name.startsWith('vjp/') && !n.name.startsWith('vjp-const/'),
   );
@@ -352,9 +371,9 @@ export function removeVjpGraph(dir: string): void {
     g.paths.every((p) => p.startsWith('vjp-')),
   );
   json.weightsManifest = json.weightsManifest.filter((g: { paths: string[] }) => !vjpGroups.includes(g));
-  for (const name of info.cotangents) delete json.signature.inputs[name];
-  delete json.signature.outputs[info.grad];
-  delete json.userDefinedMetadata.sagVjp;
+  for (const name of cotangents) delete json.signature.inputs[name];
+  for (const name of grads) delete json.signature.outputs[name];
+  for (const key of VJP_GRAPH_KEYS) delete json.userDefinedMetadata[key];
   if (Object.keys(json.userDefinedMetadata).length === 0) delete json.userDefinedMetadata;
   fs.writeFileSync(file, JSON.stringify(json));
   for (const group of vjpGroups) for (const p of group.paths) fs.rmSync(path.join(dir, p), { force: true });
