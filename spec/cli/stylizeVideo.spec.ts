@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { GifReader } from 'omggif';
+import { findFfmpeg } from '../../lib/video/ffmpeg';
 import { runCli } from '../helpers/runCli';
 import { makeTempDir } from '../helpers/tempDir';
 
@@ -98,5 +99,43 @@ describe('sag stylize-video', () => {
       expect(run.stderr).toContain(message);
     }
     expect(fs.existsSync(out)).toBe(false);
+  });
+
+  const ffmpeg = findFfmpeg();
+  if (!ffmpeg)
+    process.stdout.write(
+      'stylize-video: mp4 tests skipped: no ffmpeg on this machine (.ci/install-ffmpeg)\n',
+    );
+  (ffmpeg ? test : test.skip)('--video writes an mp4 through ffmpeg, and an mp4 is an input', async () => {
+    const out = path.join(tmp, 'mp4');
+    const run = await runCli([
+      'stylize-video',
+      '--demo',
+      '--frames',
+      '3',
+      '--steps',
+      '10',
+      '--video',
+      'demo.mp4',
+      '--out',
+      out,
+    ]);
+    expect(run.code).toBe(0);
+    expect(fs.statSync(path.join(out, 'demo.mp4')).size).toBeGreaterThan(0);
+    const again = path.join(tmp, 'from-mp4');
+    const second = await runCli([
+      'stylize-video',
+      path.join(out, 'demo.mp4'),
+      '--style',
+      STYLE,
+      '--frames',
+      '3',
+      '--steps',
+      '10',
+      '--out',
+      again,
+    ]);
+    expect(second.code).toBe(0);
+    expect(fs.readdirSync(path.join(again, 'frames'))).toHaveLength(3);
   });
 });
