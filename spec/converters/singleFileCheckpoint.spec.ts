@@ -20,6 +20,10 @@ import { Pipeline } from '../../lib/pipeline/pipeline';
 import { SingleFileOptions, singleFileSource } from '../../converters/sd/singleFile/singleFileSource';
 import { writeSafetensors } from '../../converters/weights/safetensorsWriter';
 import { SafetensorsFile } from '../../lib/io/safetensors';
+import { TensorFile } from '../../lib/io/tensorFile';
+import { SD_V15_UNET_CONFIG } from '../../converters/bench/sdV15UnetConfig';
+import { unetParameterShapes } from '../../converters/sd/unetParameters';
+import { parseUnetConfig } from '../../converters/sd/unetGraph';
 import { repoFixtureDir } from '../helpers/fixtures';
 import { runCli } from '../helpers/runCli';
 import { makeTempDir } from '../helpers/tempDir';
@@ -308,6 +312,48 @@ describe('sag convert sd <single file>', () => {
     } finally {
       checkpoint.close();
     }
+  });
+
+  test.each([
+    ['SD v1.5', SD_V15_UNET_CONFIG],
+    [
+      'SD v2.1',
+      {
+        ...SD_V15_UNET_CONFIG,
+        cross_attention_dim: 1024,
+        use_linear_projection: true,
+        attention_head_dim: [5, 10, 20, 20],
+      },
+    ],
+  ])('the %s UNet config is read back from full-size LDM tensor shapes', (_name, config) => {
+    // Names from the LDM key map (SD v1/v2 share sd-tiny's block layout), shapes of the full-size model: no data.
+    const shapes = new Map(unetParameterShapes(parseUnetConfig(config, 'config')));
+    const ldmShapes = new Map(
+      Object.entries(KEY_MAP.unet).map(([ldm, { from }]) => [ldm, shapes.get(from[0]) as number[]]),
+    );
+    const file: TensorFile = {
+      path: 'full-size.safetensors',
+      metadata: {},
+      names: () => [...ldmShapes.keys()],
+      has: (name) => ldmShapes.has(name),
+      entry: (name) => ({ shape: ldmShapes.get(name) as number[], dtype: 'F32' }),
+      readFloat32: () => {
+        throw new Error('shapes only');
+      },
+      readInt32: () => {
+        throw new Error('shapes only');
+      },
+      close: () => undefined,
+    };
+    const unet = new RenamedTensorFile(file, ldmUnetMap(file.names(), 'model.diffusion_model.'), 'unet');
+    const inferred = inferUnetConfig(unet, config.cross_attention_dim === 768 ? 512 : 768);
+    for (const key of Object.keys(config).filter(
+      (k) =>
+        !k.startsWith('_') && !['center_input_sample', 'mid_block_scale_factor', 'sample_size'].includes(k),
+    )) {
+      expect([key, inferred[key]]).toEqual([key, (config as Record<string, unknown>)[key] ?? inferred[key]]);
+    }
+    expect(inferred.sample_size).toBe(config.cross_attention_dim === 768 ? 64 : 96);
   });
 
   test('bad inputs: one line naming the input and what was expected', async () => {
