@@ -17,7 +17,13 @@ import { RenamedTensorFile } from '../../converters/sd/singleFile/renamedTensorF
 import { emaName, structuredEmaName } from '../../converters/sd/singleFile/flatEmaNames';
 import { convertVae } from '../../converters/sd/convertVae';
 import { Pipeline } from '../../lib/pipeline/pipeline';
-import { SingleFileOptions, singleFileSource } from '../../converters/sd/singleFile/singleFileSource';
+import { ClipTokenizer } from '../../lib/models/clipTokenizer';
+import {
+  SingleFileOptions,
+  resolveTokenizer,
+  shippedClipTokenizer,
+  singleFileSource,
+} from '../../converters/sd/singleFile/singleFileSource';
 import { writeSafetensors } from '../../converters/weights/safetensorsWriter';
 import { SafetensorsFile } from '../../lib/io/safetensors';
 import { TensorFile } from '../../lib/io/tensorFile';
@@ -252,6 +258,19 @@ describe('sag convert sd <single file>', () => {
     );
   });
 
+  test("without --tokenizer or --config, the shipped CLIP tokenizer (the fixtures', SD v1/v2's) is used", () => {
+    const dir = resolveTokenizer({});
+    expect(dir).toBe(shippedClipTokenizer());
+    const shipped = ClipTokenizer.fromDirectory(dir);
+    const fixture = ClipTokenizer.fromDirectory(path.join(SD_TINY, 'tokenizer'));
+    const text = 'a watercolor painting of a cat, highly detailed';
+    expect(shipped.encode(text)).toEqual(fixture.encode(text));
+    expect(resolveTokenizer({ tokenizerDir: path.join(SD_TINY, 'tokenizer') })).toBe(
+      path.join(SD_TINY, 'tokenizer'),
+    );
+    expect(() => resolveTokenizer({ tokenizerDir: tmp })).toThrow('not a CLIP tokenizer directory');
+  });
+
   test('flattened EMA names are read back into structured ones', () => {
     for (const [name] of ldmTensors('unet')) expect(structuredEmaName(emaName(name))).toBe(name);
     expect(structuredEmaName('model_ema.decay')).toBeNull();
@@ -365,17 +384,6 @@ describe('sag convert sd <single file>', () => {
     run = await runCli(['convert', 'sd', SD_TINY, '--ema', '--out', path.join(tmp, 'x2'), '--no-vjp-graph']);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('--ema: only for single-file checkpoints');
-    const file = path.join(tmp, 'sd-tiny-v1.safetensors');
-    const home = process.env.HF_HOME;
-    process.env.HF_HOME = path.join(tmp, 'no-cache');
-    try {
-      run = await runCli(['convert', 'sd', file, '--out', path.join(tmp, 'x3'), '--no-vjp-graph']);
-    } finally {
-      if (home === undefined) delete process.env.HF_HOME;
-      else process.env.HF_HOME = home;
-    }
-    expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain('a single-file checkpoint has no tokenizer: pass --tokenizer');
-    for (const x of ['x1', 'x2', 'x3']) expect(fs.existsSync(path.join(tmp, x))).toBe(false);
+    for (const x of ['x1', 'x2']) expect(fs.existsSync(path.join(tmp, x))).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { TensorFile, openTensorFile } from '../../../lib/io/tensorFile';
+import { packageRoot } from '../../../lib/packageRoot';
 import { CheckpointWeights } from '../../weights/weightSource';
 import { StableDiffusionSource, diffusersConfigs } from '../stableDiffusionSource';
 import { emaName, structuredEmaName } from './flatEmaNames';
@@ -20,7 +20,7 @@ import { RenamedTensorFile, TensorSource } from './renamedTensorFile';
 export interface SingleFileOptions {
   /** A diffusers Stable Diffusion directory whose configs (and tokenizer, scheduler) replace the inferred ones. */
   configDir?: string;
-  /** A directory with the CLIP tokenizer's vocab.json and merges.txt. */
+  /** A directory with the CLIP tokenizer's vocab.json and merges.txt (default: the one shipped in weights/). */
   tokenizerDir?: string;
   /** Overrides the scheduler's prediction type (SD v2 checkpoints do not say which they are). */
   predictionType?: PredictionType;
@@ -111,20 +111,13 @@ function textView(file: TensorFile, names: string[]): { view: RenamedTensorFile;
   );
 }
 
-/** Where a CLIP tokenizer may already be on this machine: Hugging Face's cache of openai/clip-vit-large-patch14. */
-function cachedClipTokenizer(): string | undefined {
-  const hub =
-    process.env.HF_HUB_CACHE ??
-    path.join(process.env.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface'), 'hub');
-  const snapshots = path.join(hub, 'models--openai--clip-vit-large-patch14', 'snapshots');
-  if (!fs.existsSync(snapshots)) return undefined;
-  return fs
-    .readdirSync(snapshots)
-    .map((s) => path.join(snapshots, s))
-    .find((d) => fs.existsSync(path.join(d, 'vocab.json')) && fs.existsSync(path.join(d, 'merges.txt')));
+/** CLIP's BPE tokenizer as shipped in weights/ (SD v1 and v2 use it; see its README). */
+export function shippedClipTokenizer(): string {
+  return path.join(packageRoot(), 'weights', 'clip-tokenizer');
 }
 
-function resolveTokenizer(file: string, options: SingleFileOptions): string {
+/** The tokenizer directory of a single-file conversion: --tokenizer, the --config directory's, or the shipped one. */
+export function resolveTokenizer(options: SingleFileOptions): string {
   const candidates = [options.tokenizerDir, options.configDir && path.join(options.configDir, 'tokenizer')];
   for (const dir of candidates) {
     if (!dir) continue;
@@ -133,11 +126,7 @@ function resolveTokenizer(file: string, options: SingleFileOptions): string {
     }
     return dir;
   }
-  const cached = cachedClipTokenizer();
-  if (cached) return cached;
-  throw new Error(
-    `${file}: a single-file checkpoint has no tokenizer: pass --tokenizer <dir with vocab.json and merges.txt> (the tokenizer/ folder of any SD v1/v2 diffusers download, or openai/clip-vit-large-patch14)`,
-  );
+  return shippedClipTokenizer();
 }
 
 /**
@@ -173,7 +162,7 @@ export async function singleFileSource(
       );
     }
     const imageSize = predictionType === 'v_prediction' ? 768 : 512;
-    const tokenizerDir = resolveTokenizer(file, options);
+    const tokenizerDir = resolveTokenizer(options);
     const inferredSource = `${file} (inferred from its tensors)`;
     const configs = options.configDir
       ? diffusersConfigs(options.configDir)
