@@ -34,6 +34,7 @@ interface VideoFlags extends Partial<GenerateOptions> {
   stride: number;
   depth?: string;
   baseline?: boolean;
+  batch: number;
   video?: string;
   overwrite?: boolean;
   model?: string;
@@ -106,6 +107,7 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
           depth ? { controls: depth, img2img: false } : { img2img: true },
         );
         const frames = await stylizeFrames(pipeline, jobs, {
+          batch: flags.batch,
           onWarning: () => undefined,
           onFrame: (frame, done) =>
             log(
@@ -158,6 +160,7 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
         backend: pipeline.backend.description,
         frames: stylized.length,
         fps: source.fps,
+        batch: flags.batch,
         options: generateOptionsToJson(pipeline.resolveOptions(options, () => undefined)),
         framesPerMinute: stylized.length / elapsedMin,
         perFrame: stylized.map((f, i) => ({
@@ -216,6 +219,12 @@ export function stylizeVideoCommand(): Command {
       )
       .option('--frames <count>', 'at most this many frames', parseInteger('--frames', 1, 1000), 16)
       .option('--stride <k>', 'every k-th frame of the input', parseInteger('--stride', 1), 1)
+      .option(
+        '--batch <k>',
+        'frames per generation: faster per frame (one batched run), but the guidance step size is then shared by the batch',
+        parseInteger('--batch', 1, 256),
+        1,
+      )
       .option(
         '--depth <folder>',
         'condition images for --controlnet, one per frame in name order (e.g. depth maps)',

@@ -83,7 +83,8 @@ export class ControlNetModel {
     scale: number,
   ): Record<string, tf.Tensor> {
     const rgb = this.manifest.channelOrder === 'bgr' ? tf.reverse(condition, 3) : condition;
-    const batched = rgb.shape[0] === x.shape[0] ? rgb : tf.tile(rgb, [x.shape[0], 1, 1, 1]);
+    // One condition per image of x, or per image of half of it (CFG doubles the batch as [x, x]), or one for all.
+    const batched = rgb.shape[0] === x.shape[0] ? rgb : tf.tile(rgb, [x.shape[0] / rgb.shape[0], 1, 1, 1]);
     return {
       sample: x,
       timestep,

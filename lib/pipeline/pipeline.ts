@@ -19,7 +19,7 @@ import { createSampler } from '../samplers';
 import { SeededNoise } from '../samplers/seededNoise';
 import { embeddedModelDir } from './embeddedModels';
 import { LossModels, buildGuidanceLoss, optionImage } from './guidanceLoss';
-import { initialSample } from './initialSample';
+import { PerImageInputs, initialSample } from './initialSample';
 import { withInputName } from './inputName';
 import { InvalidOptionError } from '../options/invalidOption';
 import { LatentDenoiser } from './latentDenoiser';
@@ -53,6 +53,8 @@ export interface GenerateCallbacks {
 }
 
 export interface GenerateRunOptions extends GenerateCallbacks {
+  /** Inputs that differ per image (init and condition images, e.g. the frames of a video), and shared noise. */
+  perImage?: PerImageInputs;
   /**
    * Measure each step's model / guidance split (StepRecord.epsMs, guidanceMs). Default: on where it is free
    * (cpu, wasm, tensorflow); on webgpu it costs two device waits per step, so it is off unless asked for.
@@ -175,21 +177,28 @@ export class Pipeline {
   }
 
   /** 2. The model as the sampling loop sees it (text encoded for latent models); the caller disposes it. */
-  createDenoiser(o: GenerateOptions, warn: (m: string) => void): Denoiser & { dispose(): void } {
+  createDenoiser(
+    o: GenerateOptions,
+    warn: (m: string) => void,
+    controlImages?: tf.Tensor4D,
+  ): Denoiser & { dispose(): void } {
+    if (controlImages && !this.controlnet) {
+      throw new InvalidOptionError('control', 'condition images need a ControlNet (--controlnet <dir>)');
+    }
     if (o.control && !this.controlnet) {
       throw new InvalidOptionError('control', 'a condition image needs a ControlNet (--controlnet <dir>)');
     }
     if (this.sd) {
       const cond = this.textEmbeddings(o.prompt, o.num, warn);
       const uncond = this.textEmbeddings(o.negativePrompt, o.num, warn);
-      const control =
-        this.controlnet && o.control
-          ? {
-              net: this.controlnet,
-              condition: optionImage('control', o.control, o.size ?? this.defaultSize),
-              scale: o.controlScale,
-            }
+      const size = o.size ?? this.defaultSize;
+      const condition = controlImages
+        ? tf.tidy(() => tf.image.resizeBilinear(controlImages, size, true))
+        : o.control
+          ? optionImage('control', o.control, size)
           : null;
+      const control =
+        this.controlnet && condition ? { net: this.controlnet, condition, scale: o.controlScale } : null;
       return new LatentDenoiser(this.sd, cond, uncond, o.cfg, useVjpGraphs(), control);
     }
     const pixel = this.pixel as PixelDiffusionModel;
@@ -207,6 +216,13 @@ export class Pipeline {
     const warn = callbacks.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
     const o = this.resolveOptions(partial, warn);
     const settings = guidanceSettingsFor(o);
+    for (const [name, images] of Object.entries({
+      initImages: callbacks.perImage?.initImages,
+      controlImages: callbacks.perImage?.controlImages,
+    })) {
+      if (images && images.shape[0] !== o.num)
+        throw new InvalidOptionError('num', `${images.shape[0]} ${name} for ${o.num} images`);
+    }
     const unet = this.sd?.unetGraph ?? this.pixel?.unet;
     if (
       settings.method !== 'none' &&
@@ -234,8 +250,8 @@ export class Pipeline {
     const held: { dispose(): void }[] = [];
     try {
       const denoiser = this.sd
-        ? time('text', () => this.createDenoiser(o, warn))
-        : this.createDenoiser(o, warn);
+        ? time('text', () => this.createDenoiser(o, warn, callbacks.perImage?.controlImages))
+        : this.createDenoiser(o, warn, callbacks.perImage?.controlImages);
       held.push(denoiser);
       // Built even for method 'none' so that unguided images report the same loss (comparison grids).
       const loss = time('setup', () => buildGuidanceLoss(this.lossModels, o));
@@ -243,10 +259,14 @@ export class Pipeline {
       const size = o.size ?? this.defaultSize;
       const sampler = createSampler(o.sampler, denoiser.schedule, o.steps);
       const noise = new SeededNoise(o.seed);
-      const start = initialSample(denoiser, sampler, noise, denoiser.sampleShape(o.num, size[0], size[1]), {
-        ...o,
-        size,
-      });
+      const start = initialSample(
+        denoiser,
+        sampler,
+        noise,
+        denoiser.sampleShape(o.num, size[0], size[1]),
+        { ...o, size },
+        callbacks.perImage,
+      );
       held.push(start.x);
       const resources = new ResourcePeaks();
       let divergenceWarned = false;

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { GifReader } from 'omggif';
+import { readImageFile } from '../../lib/io/imageFile';
 import { findFfmpeg } from '../../lib/video/ffmpeg';
 import { runCli } from '../helpers/runCli';
 import { makeTempDir } from '../helpers/tempDir';
@@ -52,6 +53,31 @@ describe('sag stylize-video', () => {
     expect(report.flicker.input).toBeGreaterThan(0);
     expect(report.flicker.stylizedRelative).toBeCloseTo(report.flicker.stylized / report.flicker.input, 6);
     expect(run.stderr).toContain("style loss lower than the unguided run's on 4 of 4 frames");
+
+    // Four frames as one batch: the same unguided frames (same noise, own init images), guided ones still closer.
+    const batched = path.join(tmp, 'demo-batch');
+    const batchRun = await runCli([
+      'stylize-video',
+      '--demo',
+      '--frames',
+      '4',
+      '--steps',
+      '30',
+      '--baseline',
+      '--batch',
+      '4',
+      '--out',
+      batched,
+    ]);
+    expect(batchRun.code).toBe(0);
+    const batchReport = JSON.parse(fs.readFileSync(path.join(batched, 'report.json'), 'utf8')) as VideoReport;
+    for (const frame of batchReport.perFrame)
+      expect(frame.styleLoss).toBeLessThan(frame.baselineStyleLoss as number);
+    for (const f of fs.readdirSync(path.join(out, 'baseline'))) {
+      const [a, b] = [out, batched].map((d) => readImageFile(path.join(d, 'baseline', f)).data);
+      const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      expect(worst).toBeLessThanOrEqual(1);
+    }
 
     // The GIF it wrote is an input too (and a folder of frames is another).
     for (const input of [path.join(out, 'input.gif'), path.join(out, 'input')]) {

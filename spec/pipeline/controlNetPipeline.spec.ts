@@ -152,7 +152,7 @@ describe('generate with a ControlNet', () => {
     expect(report.runs[0].options.controlScale).toBe(0.8);
   });
 
-  test('stylize-video with --controlnet and --depth: a condition image per frame, frames from the same noise', async () => {
+  test('stylize-video with --controlnet and --depth: a condition image per frame, frames from the same noise, batched', async () => {
     const frames = path.join(tmp, 'video-frames');
     const depth = path.join(tmp, 'video-depth');
     fs.mkdirSync(frames);
@@ -181,12 +181,15 @@ describe('generate with a ControlNet', () => {
       '2',
       '--size',
       '64',
+      '--batch',
+      '2',
       '--out',
       out,
     ]);
     expect(run.code).toBe(0);
     expect(fs.readdirSync(path.join(out, 'frames'))).toHaveLength(2);
-    // Same noise, same condition, same prompt: the two frames are the same image.
+    // One batch of two (each with its condition image, CFG doubling the batch), same noise, same condition, same
+    // prompt: the two frames are the same image.
     expect(fs.readFileSync(path.join(out, 'frames', '0000.png'))).toEqual(
       fs.readFileSync(path.join(out, 'frames', '0001.png')),
     );
