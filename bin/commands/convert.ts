@@ -136,7 +136,11 @@ export function convertCommand(): Command {
             vae: opts.vae,
             log,
           });
-          log(`single-file ${source.kind === 'sd-v2' ? 'SD v2.x' : 'SD v1.x'} checkpoint`);
+          const scheduler = source.configs.scheduler.raw;
+          const unet = source.configs.unet.raw;
+          log(
+            `single-file ${source.kind === 'sd-v2' ? 'SD v2.x' : 'SD v1.x'} checkpoint: UNet blocks [${String(unet.block_out_channels)}], ${String(scheduler.prediction_type ?? 'epsilon')} prediction, ${8 * Number(unet.sample_size)} px; configs ${opts.config ? `from ${opts.config}` : 'read from the tensors'}; tokenizer ${source.tokenizerDir}`,
+          );
           await convertStableDiffusionSource(source, opts.out, options);
         }
         log(`wrote ${opts.out} in ${((performance.now() - start) / 1000).toFixed(1)} s`);
