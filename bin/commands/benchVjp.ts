@@ -11,6 +11,10 @@ export function benchVjpCommand(): Command {
       "the UNet's input VJP and the SAG gradient through tf.grad and through the converter's VJP graph: time, peak tensor memory, kernel launches, agreement",
     )
     .option('--model <dir>', 'a converted model directory (default: the embedded digit model)')
+    .option(
+      '--controlnet <dir>',
+      'with a Stable Diffusion --model: the SAG rows run through UNet + this ControlNet',
+    )
     .option('--batch <count>', 'batch size', parseInteger('--batch', 1), 16)
     .option('--latent <size>', 'latent size of a Stable Diffusion model', parseLatentSize('--latent'), 64)
     .option('--n <n>', 'estimate steps of the SAG gradient', parseInteger('--n', 1, 50), 4)
@@ -31,6 +35,7 @@ export function benchVjpCommand(): Command {
           opts.model ?? embeddedModelDir('digit-unet'),
           opts.batch,
           opts.latent,
+          opts.controlnet,
         );
         try {
           const rows = await runVjpBench(model, opts.n, opts.repeats);

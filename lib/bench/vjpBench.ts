@@ -4,6 +4,7 @@ import { Denoiser } from '../guidance/denoiser';
 import { ConvertedGraph } from '../models/convertedGraph';
 import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
 import { sagManifestFormat } from '../models/sagManifest';
+import { ControlNetModel } from '../models/controlNetModel';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { makeEstimateProblem } from '../ode';
 import { LatentDenoiser } from '../pipeline/latentDenoiser';
@@ -28,12 +29,24 @@ export interface VjpBenchModel {
   denoisers: { graph: Denoiser; tape: Denoiser };
   inputs: Record<string, tf.Tensor>;
   sample: tf.Tensor;
+  /** Said after the SAG rows' names (' with ControlNet' when the denoisers run one). */
+  sagLabel?: string;
   dispose(): void;
 }
 
-/** The UNet of a pixel (embedded) or Stable Diffusion directory with inputs for a batch. */
-export async function loadVjpBenchModel(dir: string, batch: number, latent: number): Promise<VjpBenchModel> {
+/**
+ * The UNet of a pixel (embedded) or Stable Diffusion directory with inputs for a batch; with `controlnet` (Stable
+ * Diffusion only), the SAG rows' denoisers add its residuals for a random condition image.
+ */
+export async function loadVjpBenchModel(
+  dir: string,
+  batch: number,
+  latent: number,
+  controlnet?: string,
+): Promise<VjpBenchModel> {
   if (sagManifestFormat(dir) === 'sag-pixel-diffusion') {
+    if (controlnet)
+      throw new Error(`--controlnet ${controlnet}: only Stable Diffusion models take a ControlNet`);
     const pixel = await PixelDiffusionModel.load(dir);
     const make = (graph: boolean) =>
       new PixelDenoiser(pixel.unet, pixel.schedule, pixel.channels, pixel.imageSize, graph);
@@ -55,13 +68,33 @@ export async function loadVjpBenchModel(dir: string, batch: number, latent: numb
   const sd = await StableDiffusionModels.load(dir);
   const context = tf.randomNormal([batch, 77, sd.manifest.crossAttentionDim], 0, 1, 'float32', 2);
   const sample = tf.randomNormal([batch, latent, latent, sd.latentChannels], 0, 1, 'float32', 1);
-  const make = (graph: boolean) => new LatentDenoiser(sd, context, context, 1, graph);
+  const net = controlnet ? await ControlNetModel.load(controlnet) : null;
+  const side = latent * sd.vaeDownscale;
+  const condition = net ? (tf.randomUniform([1, side, side, 3], 0, 1, 'float32', 4) as tf.Tensor4D) : null;
+  const make = (graph: boolean) =>
+    new LatentDenoiser(
+      sd,
+      context,
+      context,
+      1,
+      graph,
+      net && condition ? { net, condition: condition.clone(), scale: 1 } : null,
+    );
+  const denoisers = { graph: make(true), tape: make(false) };
   return {
     unet: sd.unetGraph,
-    denoisers: { graph: make(true), tape: make(false) },
+    denoisers,
     inputs: { sample, timestep: tf.tensor1d([700]), encoder_hidden_states: context },
     sample,
-    dispose: () => sd.dispose(),
+    sagLabel: net ? ' with ControlNet' : '',
+    dispose: () => {
+      // Each denoiser disposes the shared context (a second dispose is a no-op) and its own condition copy.
+      denoisers.graph.dispose();
+      denoisers.tape.dispose();
+      condition?.dispose();
+      net?.dispose();
+      sd.dispose();
+    },
   };
 }
 
@@ -102,8 +135,12 @@ export async function runVjpBench(model: VjpBenchModel, n: number, repeats: numb
       run: () => tf.tidy(() => unet.vjp(inputs, cotangent)),
       reference: 1,
     },
-    { operation: `SAG gradient n=${n}, tf.grad`, run: sag(model.denoisers.tape) },
-    { operation: `SAG gradient n=${n}, VJP graph`, run: sag(model.denoisers.graph), reference: 3 },
+    { operation: `SAG gradient n=${n}${model.sagLabel ?? ''}, tf.grad`, run: sag(model.denoisers.tape) },
+    {
+      operation: `SAG gradient n=${n}${model.sagLabel ?? ''}, VJP graph`,
+      run: sag(model.denoisers.graph),
+      reference: 3,
+    },
   ];
   const times: number[][] = operations.map(() => []);
   for (const op of operations) await timeTensorRun(op.run); // warm-up
