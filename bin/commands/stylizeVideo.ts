@@ -58,6 +58,19 @@ async function writeFrames(dir: string, frames: tf.Tensor3D[]): Promise<string[]
   return files;
 }
 
+/** Stylized frames as numbered PNGs in `dir/folder` and as an animated GIF `dir/gif`. */
+async function writeFramesAndGif(
+  dir: string,
+  folder: string,
+  gif: string,
+  frames: StylizedFrame[],
+  fps: number,
+): Promise<void> {
+  const images = frames.map((f) => f.image);
+  await writeFrames(path.join(dir, folder), images);
+  await writeGif(path.join(dir, gif), images, fps);
+}
+
 async function runVideo(input: string | undefined, flags: VideoFlags): Promise<void> {
   if (!input && !flags.demo)
     throw new Error('<input>: expected a folder of frames, a .gif or a video (or --demo)');
@@ -120,28 +133,12 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
       const start = performance.now();
       const stylized = await run('stylized', options);
       const elapsedMin = (performance.now() - start) / 60000;
-      await writeFrames(
-        path.join(tmp, 'frames'),
-        stylized.map((f) => f.image),
-      );
-      await writeGif(
-        path.join(tmp, 'stylized.gif'),
-        stylized.map((f) => f.image),
-        source.fps,
-      );
+      await writeFramesAndGif(tmp, 'frames', 'stylized.gif', stylized, source.fps);
       if (flags.video)
         writeFfmpegVideo(path.join(tmp, path.basename(flags.video)), path.join(tmp, 'frames'), source.fps);
       const baseline = flags.baseline ? await run('unguided', { ...options, method: 'none' }) : null;
       if (baseline) {
-        await writeFrames(
-          path.join(tmp, 'baseline'),
-          baseline.map((f) => f.image),
-        );
-        await writeGif(
-          path.join(tmp, 'baseline.gif'),
-          baseline.map((f) => f.image),
-          source.fps,
-        );
+        await writeFramesAndGif(tmp, 'baseline', 'baseline.gif', baseline, source.fps);
       }
       const flickerOf = {
         input: await flicker(inputFrames),

@@ -7,8 +7,8 @@ import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';
 import { vaeComponents, writeVaeGraphs } from './convertStableDiffusion';
 import { inferVaeConfig } from './singleFile/ldmConfigs';
-import { RenamedTensorFile } from './singleFile/renamedTensorFile';
-import { identityMap, vaeView, vaeWeightFile } from './singleFile/singleFileSource';
+import { unclosedView } from './singleFile/renamedTensorFile';
+import { vaeView, vaeWeightFile } from './singleFile/singleFileSource';
 import { parseVaeConfig } from './vaeGraph';
 
 export interface ConvertVaeOptions extends ConversionOptions {
@@ -50,7 +50,7 @@ export async function convertVae(
     const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
     return await writeAtomically(outDir, options.overwrite ?? false, async (tmp) => {
       // A view: closing the weights leaves the file open (closed below).
-      const weights = CheckpointWeights.fromFiles([new RenamedTensorFile(view, identityMap(view), '')]);
+      const weights = CheckpointWeights.fromFiles([unclosedView(view)]);
       await writeVaeGraphs(weights, tmp, vaeConfig, graphOptions, options.vjpGraphs ?? true);
       const manifest: VaeManifest = {
         format: 'sag-vae',

@@ -7,6 +7,7 @@ import { AestheticHead, readAestheticHead } from '../losses/aestheticHead';
 import { ImageLoss, lossPerImage } from '../losses/imageLoss';
 import { ArcfaceModel } from '../models/arcfaceModel';
 import { ClipModel } from '../models/clipModel';
+import { ControlNetModel } from '../models/controlNetModel';
 import { ImageClassifier } from '../models/imageClassifier';
 import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
 import { sagManifestFormat } from '../models/sagManifest';
@@ -14,6 +15,7 @@ import { useVjpGraphs } from '../models/vjpGraphSwitch';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { GenerateOptions } from '../options/generateOptions';
 import { generateOptionsFromJson } from '../options/optionsJson';
+import { InvalidOptionError } from '../options/invalidOption';
 import { resolveGenerateOptions } from '../options/resolveGenerateOptions';
 import { createSampler } from '../samplers';
 import { SeededNoise } from '../samplers/seededNoise';
@@ -21,9 +23,7 @@ import { embeddedModelDir } from './embeddedModels';
 import { LossModels, buildGuidanceLoss, optionImage } from './guidanceLoss';
 import { PerImageInputs, initialSample } from './initialSample';
 import { withInputName } from './inputName';
-import { InvalidOptionError } from '../options/invalidOption';
 import { LatentDenoiser } from './latentDenoiser';
-import { ControlNetModel } from '../models/controlNetModel';
 import { PixelDenoiser } from './pixelDenoiser';
 import { ResourcePeaks } from './resourcePeaks';
 import { guidanceSettingsFor } from './runSettings';
@@ -182,10 +182,7 @@ export class Pipeline {
     warn: (m: string) => void,
     controlImages?: tf.Tensor4D,
   ): Denoiser & { dispose(): void } {
-    if (controlImages && !this.controlnet) {
-      throw new InvalidOptionError('control', 'condition images need a ControlNet (--controlnet <dir>)');
-    }
-    if (o.control && !this.controlnet) {
+    if ((controlImages || o.control) && !this.controlnet) {
       throw new InvalidOptionError('control', 'a condition image needs a ControlNet (--controlnet <dir>)');
     }
     if (this.sd) {

@@ -75,3 +75,8 @@ export class RenamedTensorFile implements TensorFile {
 
   close(): void {}
 }
+
+/** `file` under its own names, as a view whose close() leaves `file` open (its owner closes it). */
+export function unclosedView(file: TensorFile): RenamedTensorFile {
+  return new RenamedTensorFile(file, new Map(file.names().map((n) => [n, { name: n }])), '');
+}

@@ -15,7 +15,7 @@ import {
 import { ldmUnetMap } from './ldmUnetNames';
 import { ldmClipTextMap, openClipLayerCount, openClipTextMap } from './ldmTextNames';
 import { ldmVaeMap } from './ldmVaeNames';
-import { RenamedTensorFile, TensorSource } from './renamedTensorFile';
+import { RenamedTensorFile, unclosedView } from './renamedTensorFile';
 
 export interface SingleFileOptions {
   /** A diffusers Stable Diffusion directory whose configs (and tokenizer, scheduler) replace the inferred ones. */
@@ -186,10 +186,7 @@ export async function singleFileSource(
       configs,
       tokenizerDir,
       // The views share the open files: closing the weights must not close them (the source's close() does).
-      weights: async (component) =>
-        CheckpointWeights.fromFiles([
-          new RenamedTensorFile(views[component], identityMap(views[component]), ''),
-        ]),
+      weights: async (component) => CheckpointWeights.fromFiles([unclosedView(views[component])]),
       // OpenCLIP's tokenizer pads with '!' (id 0), not with the end token; diffusers' SD v2 tokenizer says so.
       tokenizerConfig: text.openClip && !options.configDir ? { pad_token: '!' } : undefined,
       close: () => {
@@ -214,9 +211,4 @@ export function vaeWeightFile(vae: string): string {
   if (!file)
     throw new Error(`${vae}: not a diffusers VAE folder (no diffusion_pytorch_model.safetensors or .bin)`);
   return file;
-}
-
-/** Every name of `file` mapped to itself (a view whose close() leaves `file` open). */
-export function identityMap(file: TensorFile): Map<string, TensorSource> {
-  return new Map(file.names().map((n) => [n, { name: n }]));
 }
