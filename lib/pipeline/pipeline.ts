@@ -224,7 +224,7 @@ export class Pipeline {
     if (
       settings.method !== 'none' &&
       this.controlnet &&
-      o.control &&
+      (o.control || callbacks.perImage?.controlImages) &&
       useVjpGraphs() &&
       !(this.sd?.unetControlledVjpGraph && this.controlnet.hasVjpGraph)
     )
