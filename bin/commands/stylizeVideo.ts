@@ -90,6 +90,7 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
     backend: parseBackendChoice(flags.backend),
   });
   const held: tf.Tensor[] = [];
+  const warned = new Set<string>();
   try {
     const source = flags.demo
       ? { frames: digitDemoFrames(flags.frames), fps: 8 }
@@ -121,7 +122,12 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
         );
         const frames = await stylizeFrames(pipeline, jobs, {
           batch: flags.batch,
-          onWarning: () => undefined,
+          // Every frame repeats the run's warnings: each is said once.
+          onWarning: (message) => {
+            if (warned.has(message)) return;
+            warned.add(message);
+            log(`warning: ${message}`);
+          },
           onFrame: (frame, done) =>
             log(
               `${label} frame ${done}/${jobs.length}: ${(frame.ms / 1000).toFixed(1)} s${frame.loss === null ? '' : `, style loss ${frame.loss.toPrecision(4)}`}`,
