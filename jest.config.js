@@ -1,3 +1,10 @@
+const os = require('os');
+
+// Jest runs max(1, cores - 1) workers; each would start wasm with one XNNPACK thread per core, and spinning thread
+// pools that outnumber the cores slow everything down. Give each worker its share (a setting given wins).
+const cores = os.availableParallelism();
+process.env.SAG_WASM_THREADS ??= String(Math.max(1, Math.floor(cores / Math.max(1, cores - 1))));
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
