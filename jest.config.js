@@ -13,4 +13,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 120000,
   globalSetup: '<rootDir>/spec/setup/probeWebgpu.ts',
+  setupFilesAfterEnv: ['<rootDir>/spec/setup/stopWasmThreads.ts'],
 };

@@ -57,11 +57,17 @@ interface PthreadWorker {
   unref(): void;
 }
 interface ThreadedWasmModule {
-  PThread?: { unusedWorkers: PthreadWorker[]; runningWorkers: PthreadWorker[] };
+  PThread?: {
+    unusedWorkers: PthreadWorker[];
+    runningWorkers: PthreadWorker[];
+    terminateAllThreads(): void;
+  };
   tfjs: { getThreadsCount(): number };
 }
 
 let scriptDir: string | null = null;
+/** The threaded module this copy of the library started, so that its workers can be stopped. */
+let startedModule: ThreadedWasmModule | null = null;
 
 function scriptDirectory(): string {
   if (!scriptDir) {
@@ -115,6 +121,18 @@ function patchLoaderEnvironment(threads: number): Restore {
   };
 }
 
+/** A threaded start waits for its pthread workers; a start that never ends must not hang the process. */
+const STARTUP_LIMIT_MS = 60_000;
+
+function settledWithin<T>(promise: Promise<T>, limitMs: number): Promise<T | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), limitMs);
+    timer.unref();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Starts tfjs's wasm backend with `threads` XNNPACK threads (1: the single-threaded build, untouched). Returns the
  * thread count the backend reports, or why it could not start. The pthread workers are unref'd so that they do not
@@ -127,16 +145,23 @@ export async function startThreadedWasm(threads: number): Promise<number | strin
   }
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
   let restore: Restore = () => undefined;
-  let ok: boolean;
+  let ok: boolean | 'late';
   try {
     restore = patchLoaderEnvironment(threads);
-    ok = await tf.setBackend('wasm');
+    ok = await settledWithin(tf.setBackend('wasm'), STARTUP_LIMIT_MS);
   } finally {
     restore();
+  }
+  if (ok === 'late') {
+    return (
+      `the threaded wasm module did not start within ${STARTUP_LIMIT_MS / 1000} s ` +
+      '(SAG_WASM_THREADS=1 uses the single-threaded build)'
+    );
   }
   if (!ok)
     return 'the threaded wasm module could not be instantiated (SAG_WASM_THREADS=1 uses the plain one)';
   const module = (tf.backend() as unknown as { wasm: ThreadedWasmModule }).wasm;
+  startedModule = module;
   for (const worker of [
     ...(module.PThread?.unusedWorkers ?? []),
     ...(module.PThread?.runningWorkers ?? []),
@@ -144,4 +169,15 @@ export async function startThreadedWasm(threads: number): Promise<number | strin
     worker.unref();
   }
   return wasmBackend.getThreadsCount();
+}
+
+/**
+ * Stops the pthread workers of the threaded wasm backend this copy of the library started (nothing when none was).
+ * The backend cannot run kernels afterwards. A process exits without it (the workers are unref'd); it matters where
+ * one process loads the library many times, as jest does per test file: each load starts 8 more workers that would
+ * otherwise live, with their memory, until the process ends.
+ */
+export function stopThreadedWasm(): void {
+  startedModule?.PThread?.terminateAllThreads();
+  startedModule = null;
 }
