@@ -12,6 +12,10 @@ module.exports = {
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   testTimeout: 120000,
+  // A worker process whose memory has grown past this after a test file is replaced by a fresh one: each file
+  // loads tfjs and its wasm heaps anew, and one process running all of them in turn grows by gigabytes. Setting it
+  // also makes jest use a worker process where it would otherwise run every file in its own main process (1 worker).
+  workerIdleMemoryLimit: '2GB',
   globalSetup: '<rootDir>/spec/setup/probeWebgpu.ts',
   setupFilesAfterEnv: ['<rootDir>/spec/setup/stopWasmThreads.ts'],
 };

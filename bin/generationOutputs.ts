@@ -79,6 +79,7 @@ export function generationReport(context: ReportContext, runs: MethodRun[]): str
       steps: result.records,
       timingsMs: result.timings,
       memory: result.memory,
+      networkCalls: result.networkCalls,
     })),
     upscale: context.upscale,
   });

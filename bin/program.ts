@@ -11,6 +11,7 @@ import { benchThreadsCommand } from './commands/benchThreads';
 import { benchUnetCommand } from './commands/benchUnet';
 import { convertCommand } from './commands/convert';
 import { evalEstimateCommand } from './commands/evalEstimate';
+import { evalGuidanceCommand } from './commands/evalGuidance';
 import { generateCommand, stylizeCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
 import { stylizeVideoCommand } from './commands/stylizeVideo';
@@ -36,7 +37,8 @@ export function buildProgram(): Command {
   program.addCommand(
     new Command('eval')
       .description("the paper's claims measured on a model: tables (JSON, CSV, Markdown)")
-      .addCommand(evalEstimateCommand()),
+      .addCommand(evalEstimateCommand())
+      .addCommand(evalGuidanceCommand()),
   );
   program.addCommand(generateCommand());
   program.addCommand(stylizeCommand());

@@ -14,7 +14,7 @@ export class StepProgress {
 
   constructor(
     private readonly label: string,
-    private readonly options: { evenWithoutTerminal?: boolean } = {},
+    private readonly options: { evenWithoutTerminal?: boolean; unit?: string } = {},
   ) {}
 
   update(done: number, total: number): void {
@@ -29,19 +29,23 @@ export class StepProgress {
       this.lastLine = now;
       const eta = done > 0 ? ((total - done) / speed).toFixed(0) : '?';
       process.stderr.write(
-        `${this.label} ${done}/${total} steps | ${speed.toFixed(2)} it/s | ETA ${eta} s\n`,
+        `${this.label} ${done}/${total} ${this.unit} | ${speed.toFixed(2)} it/s | ETA ${eta} s\n`,
       );
       return;
     }
     if (!this.bar) {
       this.bar = new SingleBar({
-        format: `${this.label} [{bar}] {value}/{total} steps | {speed} it/s | ETA {eta_formatted}`,
+        format: `${this.label} [{bar}] {value}/{total} ${this.unit} | {speed} it/s | ETA {eta_formatted}`,
         stream: process.stderr,
         hideCursor: true,
       });
       this.bar.start(total, 0, { speed: '0.00' });
     }
     this.bar.update(done, { speed: speed.toFixed(2) });
+  }
+
+  private get unit(): string {
+    return this.options.unit ?? 'steps';
   }
 
   stop(): void {

@@ -1,4 +1,4 @@
-import { spawn } from 'child_process';
+import { ownSagCommand, runSagProcess } from '../sagProcess';
 import { formatTextTable } from './textTable';
 import { median } from './timing';
 import { VjpBenchRow } from './vjpBench';
@@ -25,33 +25,12 @@ export interface ThreadsBenchRow {
   ms: number[];
 }
 
-/** This process's own `sag` command line: node, its flags (a TypeScript loader), the script. */
-function ownCommand(): string[] {
-  return [process.execPath, ...process.execArgv, process.argv[1]];
-}
-
-function runSag(command: string[], args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command[0], [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
-    child.stderr.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-2000)));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(stdout)
-        : reject(new Error(`sag ${args.join(' ')} exited with ${code}: ${stderr}`)),
-    );
-  });
-}
-
 /**
  * `sag bench vjp` on wasm with each thread count in its own process (a process starts wasm once), the thread counts
  * taking turns round by round so that all see the same machine load; medians over the rounds.
  */
 export async function runThreadsBench(options: ThreadsBenchOptions): Promise<ThreadsBenchRow[]> {
-  const command = options.sagCommand ?? ownCommand();
+  const command = options.sagCommand ?? ownSagCommand();
   const times = new Map<string, number[][]>();
   for (let round = 0; round < options.rounds; round++) {
     for (const [i, threads] of options.threads.entries()) {
@@ -65,7 +44,7 @@ export async function runThreadsBench(options: ThreadsBenchOptions): Promise<Thr
         String(options.repeats),
       );
       if (options.model) args.push('--model', options.model);
-      const result = JSON.parse(await runSag(command, args)) as { threads: number; rows: VjpBenchRow[] };
+      const result = JSON.parse(await runSagProcess(command, args)) as { threads: number; rows: VjpBenchRow[] };
       if (result.threads !== threads) {
         throw new Error(`wasm started with ${result.threads} threads when ${threads} were asked for`);
       }

@@ -1,7 +1,9 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { resizeBilinear } from '../nn/bilinearResize';
 import { ConvertedGraph } from './convertedGraph';
+import { TopologyNode, penultimateNodeName } from './penultimateNode';
 import { ClassifierManifest, readSagManifest } from './sagManifest';
 
 /**
@@ -51,6 +53,25 @@ export class ImageClassifier {
     return tf.tidy(
       () => this.graph.executeDifferentiable({ image: this.fit(image) }, ['features'])[0] as tf.Tensor4D,
     );
+  }
+
+  private embeddingNode: string | null = null;
+
+  /**
+   * The activations that feed the classification head, [B, d], for evaluation (Fréchet distance between sample
+   * sets). Not differentiable. Caller owns the result.
+   */
+  embedding(image: tf.Tensor4D): tf.Tensor2D {
+    if (this.embeddingNode === null) {
+      const file = path.join(this.dir, 'classifier', 'model.json');
+      const topology = JSON.parse(fs.readFileSync(file, 'utf8')).modelTopology as { node: TopologyNode[] };
+      this.embeddingNode = penultimateNodeName(topology.node, 'logits');
+    }
+    const node = this.embeddingNode;
+    return tf.tidy(() => {
+      const features = this.graph.execute({ image: this.fit(image) }, [node])[0];
+      return tf.reshape(features, [features.shape[0], -1]) as tf.Tensor2D;
+    });
   }
 
   /** Class probabilities [B, classes]. */

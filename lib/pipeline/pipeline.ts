@@ -1,3 +1,4 @@
+import { NetworkCalls, countingDenoiser } from '../guidance/countingDenoiser';
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice, StartedBackend, startBackend } from '../backend';
 import { readNumbers } from '../backend/readTensor';
@@ -71,6 +72,8 @@ export interface GenerateResult {
   timings: Record<string, number>;
   /** Highest tfjs tensor memory seen between steps, and the process's peak resident set. */
   memory: { peakTensorBytes: number; peakRssBytes: number };
+  /** Model evaluations of the whole run (the decode and the final loss not included). */
+  networkCalls: NetworkCalls;
   options: GenerateOptions;
   backend: string;
 }
@@ -246,9 +249,11 @@ export class Pipeline {
     };
     const held: { dispose(): void }[] = [];
     try {
-      const denoiser = this.sd
-        ? time('text', () => this.createDenoiser(o, warn, callbacks.perImage?.controlImages))
-        : this.createDenoiser(o, warn, callbacks.perImage?.controlImages);
+      const { denoiser, calls } = countingDenoiser(
+        this.sd
+          ? time('text', () => this.createDenoiser(o, warn, callbacks.perImage?.controlImages))
+          : this.createDenoiser(o, warn, callbacks.perImage?.controlImages),
+      );
       held.push(denoiser);
       // Built even for method 'none' so that unguided images report the same loss (comparison grids).
       const loss = time('setup', () => buildGuidanceLoss(this.lossModels, o));
@@ -311,6 +316,7 @@ export class Pipeline {
         records,
         timings,
         memory: resources.peaks,
+        networkCalls: { ...calls },
         options: o,
         backend: this.backend.name,
       };

@@ -1,4 +1,9 @@
-import { bootstrapMean, rowCosines, rowRelativeErrors } from '../../lib/eval/sampleStatistics';
+import {
+  bootstrapMean,
+  clusteredBootstrapMean,
+  rowCosines,
+  rowRelativeErrors,
+} from '../../lib/eval/sampleStatistics';
 
 test('per-row cosines and relative errors against closed forms', () => {
   const a = [1, 0, 3, 4, 2, 2];
@@ -25,4 +30,25 @@ test('bootstrap interval: contains the mean, narrows with more samples, reproduc
   expect(large.high - large.low).toBeGreaterThan(0.5);
   expect(large.high - large.low).toBeLessThan(1.2);
   expect(bootstrapMean([5, 5, 5])).toEqual({ mean: 5, low: 5, high: 5, count: 3 });
+});
+
+test('two-stage bootstrap: the pooled mean, and an interval that widens when the groups (seeds) disagree', () => {
+  const noise = (n: number, phase: number) =>
+    Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + phase));
+  const agreeing = [noise(32, 0), noise(32, 1), noise(32, 2), noise(32, 3)];
+  const disagreeing = agreeing.map((group, g) => group.map((v) => v + 3 * g));
+  const pooled = disagreeing.flat();
+  const clustered = clusteredBootstrapMean(disagreeing);
+  expect(clustered.mean).toBeCloseTo(pooled.reduce((a, b) => a + b, 0) / pooled.length, 12);
+  expect(clustered.count).toBe(128);
+  expect(clustered.low).toBeLessThanOrEqual(clustered.mean);
+  expect(clustered.high).toBeGreaterThanOrEqual(clustered.mean);
+  // Treating the 128 values as independent hides the spread between the groups (means 0, 3, 6, 9).
+  const naive = bootstrapMean(pooled);
+  expect(clustered.high - clustered.low).toBeGreaterThan(3 * (naive.high - naive.low));
+  const together = clusteredBootstrapMean(agreeing);
+  expect(together.high - together.low).toBeLessThan(0.5 * (clustered.high - clustered.low));
+  // One group: the plain bootstrap.
+  expect(clusteredBootstrapMean([noise(16, 0)])).toEqual(bootstrapMean(noise(16, 0)));
+  expect(() => clusteredBootstrapMean([[], []])).toThrow('no values');
 });

@@ -1,0 +1,40 @@
+import { runSagProcess } from '../lib/sagProcess';
+
+export interface ShardWorkersOptions {
+  /** How to start sag (ownSagCommand()). */
+  command: string[];
+  /** The command's arguments; each worker gets them plus `--shard i/workers`. */
+  args: string[];
+  workers: number;
+  /** Added to each worker's environment (e.g. its share of the wasm threads). */
+  env: Record<string, string>;
+  /** Called about once a second while the workers run (progress from their output files). */
+  onPoll?: () => void;
+}
+
+/**
+ * Runs the same sag command in `workers` child processes, each told its shard. Resolves when all have finished;
+ * at the first failure stops the other workers and rejects with it (the failed worker's stderr's end).
+ */
+export async function runShardWorkers(options: ShardWorkersOptions): Promise<void> {
+  const timer = options.onPoll ? setInterval(options.onPoll, 1000) : null;
+  const stop = new AbortController();
+  try {
+    await Promise.all(
+      Array.from({ length: options.workers }, (_, i) =>
+        runSagProcess(
+          options.command,
+          [...options.args, '--shard', `${i}/${options.workers}`],
+          options.env,
+          stop.signal,
+        ),
+      ),
+    );
+    options.onPoll?.();
+  } catch (error) {
+    stop.abort();
+    throw error;
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}

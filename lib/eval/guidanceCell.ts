@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs';
+import { NetworkCalls } from '../guidance/countingDenoiser';
+import { writeImageGrid } from '../io/writeImageGrid';
+import { ImageClassifier } from '../models/imageClassifier';
+import { optionSpec } from '../options/generateOptions';
+import { Pipeline } from '../pipeline/pipeline';
+import { GuidanceCell } from './guidanceGrid';
+
+/** What one cell of a guidance grid measured, per image where it can (JSON: a resumed run reads it back). */
+export interface GuidanceCellResult {
+  key: string;
+  method: string;
+  strength: number | null;
+  target: string;
+  seed: number;
+  /** See cellFingerprint: a resumed run reuses the cell only when this matches. */
+  fingerprint: string;
+  /** The estimate steps the method used (sag: n or 'from:to'; the one-step methods: 1; unguided: null). */
+  n: unknown;
+  repeats: number;
+  /** Final guidance loss of each image. */
+  losses: number[];
+  /** The evaluator's verdict where the target is one of its classes. */
+  evaluator: { predicted: number[]; targetProbability: number[] } | null;
+  /** The evaluator's features of each image (for the Fréchet distance), when there is an evaluator. */
+  features: number[][] | null;
+  /** Sampling time divided by the number of images (one batch). */
+  secondsPerImage: number;
+  /** Model evaluations of the run (one batch: every image had these). */
+  networkCalls: NetworkCalls;
+  peakTensorBytes: number;
+  peakRssBytes: number;
+}
+
+/** The class index an evaluator should see for a class-guidance target, or null. */
+export function evaluatorClass(cell: GuidanceCell, evaluator: ImageClassifier): number | null {
+  if (!cell.options.guidance?.includes('class')) return null;
+  const index = Number(cell.target);
+  return Number.isInteger(index) && index >= 0 && index < evaluator.classes ? index : null;
+}
+
+/**
+ * Runs one cell: samples its images, judges them with the independent evaluator, and writes them as a grid to
+ * `samplesFile`. Throws on a failed run (NaN losses stop the pipeline loudly).
+ */
+export async function runGuidanceCell(
+  pipeline: Pipeline,
+  cell: GuidanceCell,
+  evaluator: ImageClassifier | null,
+  fingerprint: string,
+  samplesFile: string,
+  onWarning?: (message: string) => void,
+): Promise<GuidanceCellResult> {
+  const result = await pipeline.generate(cell.options, { onWarning });
+  try {
+    const o = result.options;
+    let verdict: GuidanceCellResult['evaluator'] = null;
+    let features: number[][] | null = null;
+    if (evaluator) {
+      const target = evaluatorClass(cell, evaluator);
+      if (target !== null) {
+        const probabilities = evaluator.probabilities(result.images);
+        const rows = (await probabilities.array()) as number[][];
+        probabilities.dispose();
+        verdict = {
+          predicted: rows.map((p) => p.indexOf(Math.max(...p))),
+          targetProbability: rows.map((p) => p[target]),
+        };
+      }
+      const embedding = evaluator.embedding(result.images);
+      features = (await embedding.array()) as number[][];
+      embedding.dispose();
+    }
+    const [, height] = result.images.shape;
+    await writeImageGrid(samplesFile, result.images, { upscale: height <= 64 ? 2 : 1 });
+    return {
+      key: cell.key,
+      method: cell.method,
+      strength: cell.strength,
+      target: cell.target,
+      seed: cell.seed,
+      fingerprint,
+      n: o.method === 'sag' ? optionSpec('n').toJson(o.n) : o.method === 'none' ? null : 1,
+      repeats: o.method === 'none' ? 1 : o.repeats,
+      losses: result.finalLosses,
+      evaluator: verdict,
+      features,
+      secondsPerImage: result.timings.sampling / 1000 / o.num,
+      networkCalls: result.networkCalls,
+      peakTensorBytes: result.memory.peakTensorBytes,
+      peakRssBytes: result.memory.peakRssBytes,
+    };
+  } finally {
+    tf.dispose(result.images);
+  }
+}

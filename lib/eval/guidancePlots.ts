@@ -1,0 +1,216 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- vega's Node builds are CommonJS without type exports we use */
+import { ALL_TARGETS, GuidanceSummaryRow } from './guidanceSummary';
+import { MeanWithInterval } from './sampleStatistics';
+
+/** An SVG plot of a guidance evaluation. */
+export interface GuidancePlot {
+  /** File name, e.g. `vs-strength.svg`. */
+  file: string;
+  svg: string;
+}
+
+interface Metric {
+  title: string;
+  value: (r: GuidanceSummaryRow) => MeanWithInterval | null;
+}
+
+interface Point {
+  method: string;
+  strength: number | null;
+  n: number | null;
+  calls: number;
+  family: string;
+  mean: number;
+  low: number;
+  high: number;
+}
+
+type VegaLiteSpec = Record<string, unknown>;
+
+const point = (r: GuidanceSummaryRow, m: MeanWithInterval): Point => ({
+  method: r.method,
+  strength: r.strength,
+  n: typeof r.n === 'number' ? r.n : null,
+  calls: r.networkCalls.forward + (r.networkCalls.vjp ?? 0),
+  family: r.method.replace(/:n=[^:]+/, ''),
+  mean: m.mean,
+  low: m.low,
+  high: m.high,
+});
+
+const plain = (value: (r: GuidanceSummaryRow) => number) => (r: GuidanceSummaryRow) => {
+  const v = value(r);
+  return { mean: v, low: v, high: v, count: 1 };
+};
+
+function metricsOf(rows: GuidanceSummaryRow[]): Metric[] {
+  const metrics: Metric[] = [];
+  if (rows.some((r) => r.accuracy))
+    metrics.push({ title: 'evaluator accuracy (target class)', value: (r) => r.accuracy });
+  metrics.push({ title: 'final guidance loss', value: (r) => r.loss });
+  if (rows.some((r) => r.frechet))
+    metrics.push({
+      title: 'Fréchet distance to real digits',
+      value: (r) => (r.frechet ? plain(() => (r.frechet as { distance: number }).distance)(r) : null),
+    });
+  return metrics;
+}
+
+/** A line per `colorField` with error bars and points; x and y as given. */
+function linePanel(
+  points: Point[],
+  x: { field: string; title: string; log?: boolean },
+  y: string,
+  colorField: string,
+  colorTitle: string,
+  extraLayers: VegaLiteSpec[] = [],
+): VegaLiteSpec {
+  const xEncoding = {
+    field: x.field,
+    type: 'quantitative',
+    title: x.title,
+    scale: x.log ? { type: 'log' } : { zero: false },
+  };
+  const color = { field: colorField, type: 'nominal', title: colorTitle };
+  return {
+    width: 300,
+    height: 200,
+    data: { values: points },
+    layer: [
+      {
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: xEncoding,
+          y: { field: 'mean', type: 'quantitative', title: y, scale: { zero: false } },
+          color,
+          detail: { field: 'family' },
+        },
+      },
+      {
+        mark: { type: 'errorbar', ticks: true },
+        // The same axis title as the line's, or vega-lite would join both titles.
+        encoding: {
+          x: xEncoding,
+          y: { field: 'low', type: 'quantitative', title: y },
+          y2: { field: 'high' },
+          color,
+        },
+      },
+      ...extraLayers,
+    ],
+  };
+}
+
+/** The rows to plot: those over all targets when the grid has several, else every row. */
+function plottedRows(rows: GuidanceSummaryRow[]): GuidanceSummaryRow[] {
+  const pooled = rows.filter((r) => r.target === ALL_TARGETS);
+  return pooled.length > 0 ? pooled : rows;
+}
+
+function strengthPlot(rows: GuidanceSummaryRow[], metrics: Metric[]): VegaLiteSpec | null {
+  const guided = rows.filter((r) => r.strength !== null);
+  if (new Set(guided.map((r) => r.strength)).size < 2) return null;
+  return {
+    title: 'Quality against guidance strength (dashed: unguided)',
+    hconcat: metrics.map((metric) => {
+      const points = guided.flatMap((r) =>
+        metric.value(r) ? [point(r, metric.value(r) as MeanWithInterval)] : [],
+      );
+      const unguided = rows.filter((r) => r.strength === null && metric.value(r));
+      const rules = unguided.map((r) => ({
+        data: { values: [point(r, metric.value(r) as MeanWithInterval)] },
+        mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' },
+        encoding: { y: { field: 'mean', type: 'quantitative' } },
+      }));
+      return linePanel(
+        points,
+        { field: 'strength', title: 'strength (rho scale)', log: true },
+        metric.title,
+        'method',
+        'method',
+        rules,
+      );
+    }),
+  };
+}
+
+function estimateStepsPlot(rows: GuidanceSummaryRow[], metrics: Metric[]): VegaLiteSpec | null {
+  const sag = rows.filter((r) => typeof r.n === 'number' && r.method.startsWith('sag'));
+  if (new Set(sag.map((r) => r.n)).size < 2) return null;
+  const withStrength = (p: Point) => ({ ...p, strengthText: String(p.strength) });
+  const costMetrics: Metric[] = [
+    { title: 'seconds per image', value: plain((r) => r.secondsPerImage) },
+    { title: 'peak tensor memory (MiB)', value: plain((r) => r.peakTensorBytes / (1024 * 1024)) },
+  ];
+  return {
+    title: 'SAG against the estimate steps n',
+    hconcat: [...metrics, ...costMetrics].map((metric) =>
+      linePanel(
+        sag.map((r) => withStrength(point(r, metric.value(r) as MeanWithInterval))),
+        { field: 'n', title: 'estimate steps n' },
+        metric.title,
+        'strengthText',
+        'strength',
+      ),
+    ),
+  };
+}
+
+function costPlot(rows: GuidanceSummaryRow[], metric: Metric): VegaLiteSpec | null {
+  const guided = rows.filter((r) => r.strength !== null && metric.value(r));
+  if (new Set(guided.map((r) => r.method)).size < 2) return null;
+  const points = guided.map((r) => point(r, metric.value(r) as MeanWithInterval));
+  return {
+    title: `${metric.title} against cost (each point: one strength)`,
+    width: 360,
+    height: 240,
+    data: { values: points },
+    mark: { type: 'point', filled: true, size: 70 },
+    encoding: {
+      x: {
+        field: 'calls',
+        type: 'quantitative',
+        title: 'model evaluations per image (forward + VJP)',
+        scale: { type: 'log' },
+      },
+      y: { field: 'mean', type: 'quantitative', title: metric.title, scale: { zero: false } },
+      color: { field: 'method', type: 'nominal' },
+      tooltip: [{ field: 'strength' }],
+    },
+  };
+}
+
+async function toSvg(spec: VegaLiteSpec): Promise<string> {
+  const vega = require('vega') as typeof import('vega');
+  const vegaLite = require('vega-lite') as typeof import('vega-lite');
+  const compiled = vegaLite.compile({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    background: 'white',
+    padding: 12,
+    ...spec,
+  } as never).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * The evaluation's plots (each only where the grid has what it needs): quality against strength per method
+ * (`vs-strength.svg`), SAG against n with its time and memory (`vs-n.svg`), and quality against model evaluations
+ * per image for equal-cost comparisons (`vs-calls.svg`).
+ */
+export async function guidancePlots(summary: GuidanceSummaryRow[]): Promise<GuidancePlot[]> {
+  const rows = plottedRows(summary);
+  const metrics = metricsOf(rows);
+  const specs: [string, VegaLiteSpec | null][] = [
+    ['vs-strength.svg', strengthPlot(rows, metrics)],
+    ['vs-n.svg', estimateStepsPlot(rows, metrics)],
+    ['vs-calls.svg', costPlot(rows, metrics[0])],
+  ];
+  const plots: GuidancePlot[] = [];
+  for (const [file, spec] of specs) if (spec) plots.push({ file, svg: await toSvg(spec) });
+  return plots;
+}
