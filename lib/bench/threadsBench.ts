@@ -44,7 +44,10 @@ export async function runThreadsBench(options: ThreadsBenchOptions): Promise<Thr
         String(options.repeats),
       );
       if (options.model) args.push('--model', options.model);
-      const result = JSON.parse(await runSagProcess(command, args)) as { threads: number; rows: VjpBenchRow[] };
+      const result = JSON.parse(await runSagProcess(command, args)) as {
+        threads: number;
+        rows: VjpBenchRow[];
+      };
       if (result.threads !== threads) {
         throw new Error(`wasm started with ${result.threads} threads when ${threads} were asked for`);
       }
