@@ -19,6 +19,13 @@ export interface ShardWorkersOptions {
 export async function runShardWorkers(options: ShardWorkersOptions): Promise<void> {
   const timer = options.onPoll ? setInterval(options.onPoll, 1000) : null;
   const stop = new AbortController();
+  // Interrupted, the parent takes its workers with it (finished cells stay; a rerun resumes).
+  const interrupted = (signal: NodeJS.Signals) => {
+    stop.abort();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await Promise.all(
       Array.from({ length: options.workers }, (_, i) =>
@@ -36,5 +43,7 @@ export async function runShardWorkers(options: ShardWorkersOptions): Promise<voi
     throw error;
   } finally {
     if (timer) clearInterval(timer);
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
   }
 }

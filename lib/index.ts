@@ -86,3 +86,25 @@ export type { FrameJob } from './video/frameJob';
 export { stylizeFrames } from './video/stylizeVideo';
 export type { StylizedFrame, StylizeFramesOptions } from './video/stylizeVideo';
 export { digitDemoFrames } from './video/digitDemo';
+export { evaluateEstimates } from './eval/estimateEvaluation';
+export type {
+  EstimateEvaluation,
+  EstimateEvaluationOptions,
+  EstimateEvaluationRow,
+} from './eval/estimateEvaluation';
+export { runGuidanceGrid, readGuidanceGrid, writeGridOverview } from './eval/guidanceEvaluation';
+export type { GuidanceRunOptions } from './eval/guidanceEvaluation';
+export { gridCells } from './eval/guidanceGrid';
+export type { GuidanceGridSpec, GuidanceCell } from './eval/guidanceGrid';
+export type { GuidanceCellResult } from './eval/guidanceCell';
+export { parseGuidanceMethod, parseGuidanceMethods } from './eval/guidanceMethodSpec';
+export type { GuidanceMethodSpec } from './eval/guidanceMethodSpec';
+export { summarizeGuidanceGrid } from './eval/guidanceSummary';
+export type { GuidanceSummaryRow } from './eval/guidanceSummary';
+export { guidancePlots } from './eval/guidancePlots';
+export { featureStatistics, frechetDistance } from './eval/frechetDistance';
+export type { FeatureStatistics } from './eval/frechetDistance';
+export { loadRealFeatures } from './eval/realFeatures';
+export { bootstrapMean, clusteredBootstrapMean } from './eval/sampleStatistics';
+export type { MeanWithInterval } from './eval/sampleStatistics';
+export type { NetworkCalls } from './guidance/countingDenoiser';

@@ -25,7 +25,7 @@ import { parseInteger, parseIntegerList } from '../optionParsers';
 import { StepProgress } from '../progressBar';
 import { runShardWorkers } from '../shardWorkers';
 
-const EMBEDDED_STRENGTHS = [0.001, 0.002, 0.005];
+const EMBEDDED_STRENGTHS = [0.001, 0.002, 0.004];
 const EMBEDDED_TARGETS = ['0', '4', '7'];
 
 function parseNumberList(flag: string): (value: string) => number[] {
@@ -90,7 +90,7 @@ export function evalGuidanceCommand(): Command {
     .option(
       '--methods <list>',
       "methods to compare, each 'method[:setting=value...]' with settings n, tableau, grad, grid, repeats",
-      'none,freedom,ug,sag:n=2,sag:n=4',
+      'none,freedom,freedom:repeats=4,ug,sag:n=2,sag:n=4',
     )
     .option(
       '--strengths <list>',

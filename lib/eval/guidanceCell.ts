@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { measurePeakBytes } from '../bench/peakMemory';
 import { NetworkCalls } from '../guidance/countingDenoiser';
 import { writeImageGrid } from '../io/writeImageGrid';
 import { ImageClassifier } from '../models/imageClassifier';
@@ -28,8 +29,8 @@ export interface GuidanceCellResult {
   secondsPerImage: number;
   /** Model evaluations of the run (one batch: every image had these). */
   networkCalls: NetworkCalls;
-  peakTensorBytes: number;
-  peakRssBytes: number;
+  /** Peak tensor memory of one guided sampling step of this cell's batch (tf.profile, above what was live before). */
+  stepPeakBytes: number;
 }
 
 /** The class index an evaluator should see for a class-guidance target, or null. */
@@ -73,6 +74,11 @@ export async function runGuidanceCell(
     }
     const [, height] = result.images.shape;
     await writeImageGrid(samplesFile, result.images, { upscale: height <= 64 ? 2 : 1 });
+    // The peak of a whole run is dominated by what the steps share; one guided step shows what the method adds.
+    const step = await measurePeakBytes(async () => {
+      const probe = await pipeline.generate({ ...cell.options, steps: 1, window: 'all' }, { onWarning });
+      probe.images.dispose();
+    });
     return {
       key: cell.key,
       method: cell.method,
@@ -87,8 +93,7 @@ export async function runGuidanceCell(
       features,
       secondsPerImage: result.timings.sampling / 1000 / o.num,
       networkCalls: result.networkCalls,
-      peakTensorBytes: result.memory.peakTensorBytes,
-      peakRssBytes: result.memory.peakRssBytes,
+      stepPeakBytes: step.peakBytes,
     };
   } finally {
     tf.dispose(result.images);

@@ -76,10 +76,13 @@ export function gridCells(spec: GuidanceGridSpec): GuidanceCell[] {
   return cells;
 }
 
+/** Raised when what a cell records changes, so that cells of an older sag are not read as this one's. */
+const CELL_FORMAT = 1;
+
 /**
- * What makes a finished cell reusable by a resumed run: its generation options and the models (a cell made
- * with other settings is not the same cell).
+ * What makes a finished cell reusable by a resumed run: its generation options, the models and the cell format
+ * (a cell made with other settings is not the same cell).
  */
 export function cellFingerprint(cell: GuidanceCell, models: Record<string, string | null>): string {
-  return JSON.stringify({ options: generateOptionsToJson(cell.options), models });
+  return JSON.stringify({ format: CELL_FORMAT, options: generateOptionsToJson(cell.options), models });
 }

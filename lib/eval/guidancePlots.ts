@@ -12,6 +12,8 @@ export interface GuidancePlot {
 interface Metric {
   title: string;
   value: (r: GuidanceSummaryRow) => MeanWithInterval | null;
+  /** Start the axis at zero (costs: a flat line must look flat). */
+  fromZero?: boolean;
 }
 
 interface Point {
@@ -60,7 +62,7 @@ function metricsOf(rows: GuidanceSummaryRow[]): Metric[] {
 function linePanel(
   points: Point[],
   x: { field: string; title: string; log?: boolean },
-  y: string,
+  y: { title: string; fromZero?: boolean },
   colorField: string,
   colorTitle: string,
   extraLayers: VegaLiteSpec[] = [],
@@ -81,7 +83,7 @@ function linePanel(
         mark: { type: 'line', point: true },
         encoding: {
           x: xEncoding,
-          y: { field: 'mean', type: 'quantitative', title: y, scale: { zero: false } },
+          y: { field: 'mean', type: 'quantitative', title: y.title, scale: { zero: y.fromZero ?? false } },
           color,
           detail: { field: 'family' },
         },
@@ -125,7 +127,7 @@ function strengthPlot(rows: GuidanceSummaryRow[], metrics: Metric[]): VegaLiteSp
       return linePanel(
         points,
         { field: 'strength', title: 'strength (rho scale)', log: true },
-        metric.title,
+        { title: metric.title, fromZero: metric.fromZero },
         'method',
         'method',
         rules,
@@ -139,8 +141,12 @@ function estimateStepsPlot(rows: GuidanceSummaryRow[], metrics: Metric[]): VegaL
   if (new Set(sag.map((r) => r.n)).size < 2) return null;
   const withStrength = (p: Point) => ({ ...p, strengthText: String(p.strength) });
   const costMetrics: Metric[] = [
-    { title: 'seconds per image', value: plain((r) => r.secondsPerImage) },
-    { title: 'peak tensor memory (MiB)', value: plain((r) => r.peakTensorBytes / (1024 * 1024)) },
+    { title: 'seconds per image', value: plain((r) => r.secondsPerImage), fromZero: true },
+    {
+      title: 'peak memory of a guided step (MiB)',
+      value: plain((r) => r.stepPeakBytes / (1024 * 1024)),
+      fromZero: true,
+    },
   ];
   return {
     title: 'SAG against the estimate steps n',
@@ -148,7 +154,7 @@ function estimateStepsPlot(rows: GuidanceSummaryRow[], metrics: Metric[]): VegaL
       linePanel(
         sag.map((r) => withStrength(point(r, metric.value(r) as MeanWithInterval))),
         { field: 'n', title: 'estimate steps n' },
-        metric.title,
+        { title: metric.title, fromZero: metric.fromZero },
         'strengthText',
         'strength',
       ),
@@ -159,9 +165,13 @@ function estimateStepsPlot(rows: GuidanceSummaryRow[], metrics: Metric[]): VegaL
 function costPlot(rows: GuidanceSummaryRow[], metric: Metric): VegaLiteSpec | null {
   const guided = rows.filter((r) => r.strength !== null && metric.value(r));
   if (new Set(guided.map((r) => r.method)).size < 2) return null;
-  const points = guided.map((r) => point(r, metric.value(r) as MeanWithInterval));
+  const points = guided.map((r) => ({
+    ...point(r, metric.value(r) as MeanWithInterval),
+    strengthText: String(r.strength),
+  }));
+  const calls = points.map((p) => p.calls);
   return {
-    title: `${metric.title} against cost (each point: one strength)`,
+    title: `${metric.title} against cost`,
     width: 360,
     height: 240,
     data: { values: points },
@@ -171,11 +181,11 @@ function costPlot(rows: GuidanceSummaryRow[], metric: Metric): VegaLiteSpec | nu
         field: 'calls',
         type: 'quantitative',
         title: 'model evaluations per image (forward + VJP)',
-        scale: { type: 'log' },
+        scale: { type: 'log', nice: false, domain: [Math.min(...calls) / 1.5, Math.max(...calls) * 1.5] },
       },
       y: { field: 'mean', type: 'quantitative', title: metric.title, scale: { zero: false } },
       color: { field: 'method', type: 'nominal' },
-      tooltip: [{ field: 'strength' }],
+      shape: { field: 'strengthText', type: 'nominal', title: 'strength' },
     },
   };
 }

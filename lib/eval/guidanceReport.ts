@@ -35,7 +35,7 @@ function columns(rows: GuidanceSummaryRow[]) {
     ...(withFrechet ? [['FD (real)', frechet]] : []),
     ['s / image', (r: GuidanceSummaryRow) => r.secondsPerImage.toFixed(2)],
     ['calls fwd + vjp', calls],
-    ['peak MiB', (r: GuidanceSummaryRow) => (r.peakTensorBytes / MIB).toFixed(0)],
+    ['step MiB', (r: GuidanceSummaryRow) => (r.stepPeakBytes / MIB).toFixed(1)],
   ] as [string, (r: GuidanceSummaryRow) => string][];
 }
 
@@ -62,7 +62,7 @@ export function guidanceSummaryMarkdown(rows: GuidanceSummaryRow[], context: str
     'Means with [95 % bootstrap intervals] that resample seeds, then images within each seed.',
     'loss: the final guidance loss. accuracy, p(target): the independent evaluator (not the guiding network).',
     'FD (real): Fréchet distance between evaluator features of the samples and of real images of the target class, with the distance of as many held-out real images in brackets (the floor at this sample size).',
-    's / image: sampling time per image (batches of the grid). calls: model evaluations each image went through (forward + VJP). peak MiB: tensor memory.',
+    "s / image: sampling time per image (batches of the grid). calls: model evaluations each image went through (forward + VJP). step MiB: peak tensor memory of one guided step of a cell's batch.",
   ];
   return `${lines.join('\n')}\n\n${notes.join('\n')}\n`;
 }
@@ -92,8 +92,7 @@ export function guidanceSummaryCsv(rows: GuidanceSummaryRow[]): string {
     'seconds_per_image',
     'forward_calls',
     'vjp_calls',
-    'peak_tensor_bytes',
-    'peak_rss_bytes',
+    'step_peak_bytes',
   ];
   const quote = (v: unknown) => {
     const text = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
@@ -116,8 +115,7 @@ export function guidanceSummaryCsv(rows: GuidanceSummaryRow[]): string {
       r.secondsPerImage,
       r.networkCalls.forward,
       r.networkCalls.vjp,
-      r.peakTensorBytes,
-      r.peakRssBytes,
+      r.stepPeakBytes,
     ]
       .map(quote)
       .join(','),

@@ -30,8 +30,8 @@ export interface GuidanceSummaryRow {
   secondsPerImage: number;
   /** Model evaluations each image went through: forward, and VJPs (null: not counted, tf.grad fallback). */
   networkCalls: { forward: number; vjp: number | null };
-  peakTensorBytes: number;
-  peakRssBytes: number;
+  /** Peak tensor memory of one guided step (the largest over the row's cells). */
+  stepPeakBytes: number;
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -87,8 +87,7 @@ function summarize(
         ? mean(cells.map((c) => c.networkCalls.vjp as number))
         : null,
     },
-    peakTensorBytes: Math.max(...cells.map((c) => c.peakTensorBytes)),
-    peakRssBytes: Math.max(...cells.map((c) => c.peakRssBytes)),
+    stepPeakBytes: Math.max(...cells.map((c) => c.stepPeakBytes)),
   };
 }
 

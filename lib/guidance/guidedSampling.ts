@@ -4,6 +4,7 @@ import { readValues } from '../backend/readTensor';
 import { makeEstimateProblem } from '../ode/estimateProblem';
 import { Denoiser, EpsPrediction } from './denoiser';
 import { SeededNoise } from '../samplers/seededNoise';
+import { EULER } from '../ode/tableaus';
 import { MainSampler, SamplerState, disposeSamplerState, predictX0 } from '../samplers';
 import { tidyResult } from '../tidyResult';
 import { GuidanceSettings } from './guidanceSettings';
@@ -95,13 +96,23 @@ function guidanceAt(
   const t = sampler.timesteps[i];
   const reference = { ...prediction, cfgScale: denoiser.cfgScale };
   return tidyResult(() => {
+    // FreeDoM and Universal Guidance differentiate the one-step estimate x0hat = (x_t - sqrt(1 - abar) eps) /
+    // sqrt(abar) (one Euler step; whatever --tableau says for SAG): its eps is the main prediction's, so the
+    // gradient costs one VJP and no forward.
+    const oneStep = settings.method === 'freedom' || settings.method === 'ug';
+    const n = oneStep ? 1 : settings.n(guidedIndex, guidedCount);
+    const problem = makeEstimateProblem(denoiser.eps, denoiser.schedule, t, {
+      n,
+      tableau: oneStep ? EULER : settings.tableau,
+      grid: settings.grid,
+      remainingTimesteps: sampler.timesteps.slice(i),
+    });
+    const g = estimateGradient(settings.grad, problem, x, run.lossOnSample, { eps0: prediction.eps });
+    g.x0hat.dispose();
     if (settings.method === 'ug') {
       // Universal Guidance forward guidance: eps_hat = eps + s0 sqrt(1 - abar_t) dL(x0hat(x_t))/dx_t.
-      const abar = sampler.abarAt(i);
-      const { value, grad } = tf.valueAndGrad((xt: tf.Tensor) =>
-        run.lossOnSample(predictX0(xt, denoiser.eps(xt, t), abar)),
-      )(x);
-      const direction = tf.mul(grad, Math.sqrt(1 - abar));
+      const direction = tf.mul(g.grad, Math.sqrt(1 - sampler.abarAt(i)));
+      g.grad.dispose();
       const rho = guidanceStepSize(
         settings.rho.mode,
         settings.rho.scale,
@@ -109,17 +120,8 @@ function guidanceAt(
         reference,
         settings.rho.max,
       );
-      return { direction, loss: value as tf.Scalar, rho, n: 1 };
+      return { direction, loss: g.loss, rho, n };
     }
-    const n = settings.method === 'freedom' ? 1 : settings.n(guidedIndex, guidedCount);
-    const problem = makeEstimateProblem(denoiser.eps, denoiser.schedule, t, {
-      n,
-      tableau: settings.tableau,
-      grid: settings.grid,
-      remainingTimesteps: sampler.timesteps.slice(i),
-    });
-    const g = estimateGradient(settings.grad, problem, x, run.lossOnSample, { eps0: prediction.eps });
-    g.x0hat.dispose();
     const rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, g.grad, reference, settings.rho.max);
     return { direction: g.grad, loss: g.loss, rho, n };
   });

@@ -14,7 +14,7 @@ const tinyGrid = (dir: string, extra: string[] = []) => [
   '--backend',
   testBackendName(),
   '--methods',
-  'none,freedom,sag:n=1,sag:n=2',
+  'none,freedom,ug,sag:n=1,sag:n=2',
   '--strengths',
   '0.002,0.01',
   '--targets',
@@ -48,15 +48,17 @@ test('sag eval guidance: a tiny grid end to end, with tables, plots, grids; a re
       'vs-n.svg',
       'vs-strength.svg',
     ]);
-    // 1 unguided cell + 3 guided methods x 2 strengths, each with its samples.
+    // 1 unguided cell + 4 guided methods x 2 strengths, each with its samples.
     const cellFiles = fs.readdirSync(path.join(dir, 'cells')).sort();
-    expect(cellFiles.filter((f) => f.endsWith('.json'))).toHaveLength(7);
-    expect(cellFiles.filter((f) => f.endsWith('.png'))).toHaveLength(7);
+    expect(cellFiles.filter((f) => f.endsWith('.json'))).toHaveLength(9);
+    expect(cellFiles.filter((f) => f.endsWith('.png'))).toHaveLength(9);
     const { rows } = readJson<{ rows: GuidanceSummaryRow[] }>(path.join(dir, 'guidance.json'));
     expect(rows.map((r) => `${r.method}@${r.strength}`)).toEqual([
       'none@null',
       'freedom@0.002',
       'freedom@0.01',
+      'ug@0.002',
+      'ug@0.01',
       'sag:n=1@0.002',
       'sag:n=1@0.01',
       'sag:n=2@0.002',
@@ -69,11 +71,13 @@ test('sag eval guidance: a tiny grid end to end, with tables, plots, grids; a re
       expect(row.targetProbability?.mean).toBeGreaterThanOrEqual(0);
       expect(row.frechet?.distance).toBeGreaterThan(0);
       expect(row.frechet?.realFloor).toBeGreaterThan(0);
+      expect(row.stepPeakBytes).toBeGreaterThan(0);
     }
     const calls = (label: string) => rows.find((r) => r.method === label)?.networkCalls;
     // Unguided: one prediction per step. FreeDoM: the same prediction is its estimate, plus one VJP per step.
     expect(calls('none')).toEqual({ forward: STEPS, vjp: 0 });
     expect(calls('freedom')).toEqual({ forward: STEPS, vjp: STEPS });
+    expect(calls('ug')).toEqual({ forward: STEPS, vjp: STEPS });
     // SAG: n VJPs per step; its forwards grow with n too.
     expect(calls('sag:n=1')?.vjp).toBe(STEPS);
     expect(calls('sag:n=2')?.vjp).toBe(2 * STEPS);
