@@ -5,7 +5,7 @@ import { makeEstimateProblem } from '../ode/estimateProblem';
 import { Denoiser, EpsPrediction } from './denoiser';
 import { SeededNoise } from '../samplers/seededNoise';
 import { EULER } from '../ode/tableaus';
-import { MainSampler, SamplerState, disposeSamplerState, predictX0 } from '../samplers';
+import { MainSampler, SamplerState, disposeSamplerState } from '../samplers';
 import { tidyResult } from '../tidyResult';
 import { GuidanceSettings } from './guidanceSettings';
 import { guidanceStepSize, rms } from './rho';
