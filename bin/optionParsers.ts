@@ -64,3 +64,12 @@ export function parseFraction(flag: string): (value: string) => number {
     return v;
   };
 }
+
+/** `i/count`: one of `count` workers, 0 <= i < count. */
+export function parseShard(value: string): { index: number; count: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const [index, count] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(count >= 1 && index >= 0 && index < count))
+    throw new InvalidArgumentError(`--shard: expected i/count with 0 <= i < count, got '${value}'`);
+  return { index, count };
+}

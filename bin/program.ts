@@ -14,6 +14,7 @@ import { evalEstimateCommand } from './commands/evalEstimate';
 import { evalGuidanceCommand } from './commands/evalGuidance';
 import { generateCommand, stylizeCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
+import { frameJobsCommand } from './commands/frameJobs';
 import { stylizeVideoCommand } from './commands/stylizeVideo';
 
 /** The `sag` command tree (built fresh on each call, so tests can parse argument lists in-process). */
@@ -36,13 +37,16 @@ export function buildProgram(): Command {
   );
   program.addCommand(
     new Command('eval')
-      .description("the paper's claims measured on a model: tables (JSON, CSV, Markdown)")
+      .description(
+        "the paper's claims measured on a model: tables (JSON, CSV, Markdown), plots, sample grids",
+      )
       .addCommand(evalEstimateCommand())
       .addCommand(evalGuidanceCommand()),
   );
   program.addCommand(generateCommand());
   program.addCommand(stylizeCommand());
   program.addCommand(stylizeVideoCommand());
+  program.addCommand(frameJobsCommand(), { hidden: true });
   program.addCommand(convertCommand());
   program.addCommand(infoCommand());
   exitWithBadInputCode(program);

@@ -1,7 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_CHOICES, MAX_WASM_THREADS, parseBackendChoice, wasmThreadCount } from '../../lib/backend';
+import {
+  BACKEND_CHOICES,
+  MAX_WASM_THREADS,
+  parseBackendChoice,
+  startBackend,
+  wasmThreadCount,
+} from '../../lib/backend';
 import { readGuidanceGrid, runGuidanceGrid, writeGridOverview } from '../../lib/eval/guidanceEvaluation';
 import { GuidanceGridSpec, gridCells, targetName } from '../../lib/eval/guidanceGrid';
 import { parseGuidanceMethods } from '../../lib/eval/guidanceMethodSpec';
@@ -21,11 +27,13 @@ import { Pipeline } from '../../lib/pipeline/pipeline';
 import { ownSagCommand } from '../../lib/sagProcess';
 import { guarded } from '../cliErrors';
 import { addGenerationFlags, generationOptionsOf } from '../generationFlags';
-import { parseInteger, parseIntegerList } from '../optionParsers';
+import { parseInteger, parseIntegerList, parseShard } from '../optionParsers';
 import { StepProgress } from '../progressBar';
 import { runShardWorkers } from '../shardWorkers';
 
-const EMBEDDED_STRENGTHS = [0.001, 0.002, 0.004];
+// UG's step changes eps, not the sample: the same scale moves the sample far less, so it gets its own range.
+const EMBEDDED_METHODS = 'none,freedom,freedom:repeats=4,ug:strengths=0.01/0.04/0.16,sag:n=2,sag:n=4';
+const EMBEDDED_STRENGTHS = [0.001, 0.002, 0.004, 0.008, 0.016];
 const EMBEDDED_TARGETS = ['0', '4', '7'];
 
 function parseNumberList(flag: string): (value: string) => number[] {
@@ -47,14 +55,6 @@ function parseTextList(flag: string): (value: string) => string[] {
       throw new InvalidArgumentError(`${flag}: expected a comma-separated list, got '${value}'`);
     return items;
   };
-}
-
-function parseShard(value: string): { index: number; count: number } {
-  const match = /^(\d+)\/(\d+)$/.exec(value);
-  const [index, count] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
-  if (!(count >= 1 && index >= 0 && index < count))
-    throw new InvalidArgumentError(`--shard: expected i/count with 0 <= i < count, got '${value}'`);
-  return { index, count };
 }
 
 /** The command line of a worker: this one without the options only the parent acts on. */
@@ -89,8 +89,8 @@ export function evalGuidanceCommand(): Command {
     )
     .option(
       '--methods <list>',
-      "methods to compare, each 'method[:setting=value...]' with settings n, tableau, grad, grid, repeats",
-      'none,freedom,freedom:repeats=4,ug,sag:n=2,sag:n=4',
+      "methods to compare, each 'method[:setting=value...]' with settings n, tableau, grad, grid, repeats, and strengths=a/b/... (its own)",
+      EMBEDDED_METHODS,
     )
     .option(
       '--strengths <list>',
@@ -227,6 +227,8 @@ A rerun with the same --out-dir resumes: finished cells are kept.`,
             },
           });
           progress.stop();
+          // The tables and pictures below use tensors too.
+          await startBackend(parseBackendChoice(flags.backend), { announce: false });
         } else {
           const pipeline = await Pipeline.load({
             model: flags.model,
@@ -285,11 +287,16 @@ A rerun with the same --out-dir resumes: finished cells are kept.`,
           ...plots.map((plot) => ({ flag: '--out-dir', file: path.join(outDir, plot.file), data: plot.svg })),
         ];
         writeFilesTogether(files);
-        const overview = path.join(outDir, 'overview.png');
-        await writeGridOverview(spec, outDir, targetName(spec, spec.targets[0]), spec.seeds[0], overview);
+        const overviews: string[] = [];
+        for (const target of spec.targets) {
+          const name = targetName(spec, target);
+          const file = path.join(outDir, `overview-${name.replace(/[^A-Za-z0-9.=+-]+/g, '-')}.png`);
+          await writeGridOverview(spec, outDir, name, spec.seeds[0], file);
+          overviews.push(file);
+        }
         process.stdout.write(`${guidanceSummaryTable(summary)}\n`);
         process.stderr.write(
-          `wrote ${[...files.map((f) => f.file), overview].join(', ')} and a sample grid per cell in ${path.join(outDir, 'cells')}\n`,
+          `wrote ${[...files.map((f) => f.file), ...overviews].join(', ')} and a sample grid per cell in ${path.join(outDir, 'cells')}\n`,
         );
       }),
     );

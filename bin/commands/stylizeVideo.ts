@@ -1,23 +1,27 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 import { writeAtomically } from '../../converters/outputDirectory';
-import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
+import { BACKEND_CHOICES, parseBackendChoice, wasmThreadCount } from '../../lib/backend';
 import { writeImageFile } from '../../lib/io/imageFile';
 import { GenerateOptions } from '../../lib/options/generateOptions';
 import { generateOptionsToJson } from '../../lib/options/optionsJson';
 import { packageRoot, packageVersion } from '../../lib/packageRoot';
+import { ownSagCommand } from '../../lib/sagProcess';
 import { Pipeline } from '../../lib/pipeline/pipeline';
 import { DEMO_STYLE_DIGIT, digitDemoFrames } from '../../lib/video/digitDemo';
 import { flicker } from '../../lib/video/flicker';
-import { frameJobs } from '../../lib/video/frameJob';
+import { FrameJob, frameJobs } from '../../lib/video/frameJob';
+import { countStylizedFrames, readStylizedFrames } from '../../lib/video/frameJobShard';
 import { StylizedFrame, stylizeFrames } from '../../lib/video/stylizeVideo';
 import { framePaths, readVideoFrames } from '../../lib/video/videoFrames';
 import { writeFfmpegVideo, writeGif } from '../../lib/video/writeVideo';
 import { guarded } from '../cliErrors';
 import { addGenerationFlags, generationOptionsOf } from '../generationFlags';
 import { parseInteger } from '../optionParsers';
+import { runShardWorkers } from '../shardWorkers';
 
 /**
  * Every frame starts from itself (img2img, keeping the motion) and is guided toward --style; with --depth the frames
@@ -35,6 +39,7 @@ interface VideoFlags extends Partial<GenerateOptions> {
   depth?: string;
   baseline?: boolean;
   batch: number;
+  workers: number;
   video?: string;
   overwrite?: boolean;
   model?: string;
@@ -69,6 +74,52 @@ async function writeFramesAndGif(
   const images = frames.map((f) => f.image);
   await writeFrames(path.join(dir, folder), images);
   await writeGif(path.join(dir, gif), images, fps);
+}
+
+/**
+ * The frame jobs run by `flags.workers` child processes (`sag frame-jobs`, whole batches each), read back from the
+ * PNG frames they write (8-bit, as the output frames are). The caller disposes the images.
+ */
+async function stylizeInWorkers(
+  jobs: FrameJob[],
+  label: string,
+  flags: VideoFlags,
+): Promise<StylizedFrame[]> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sag-frame-jobs-'));
+  try {
+    const jobsFile = path.join(work, 'jobs.json');
+    fs.writeFileSync(jobsFile, JSON.stringify(jobs));
+    const framesDir = path.join(work, 'frames');
+    const modelFlags = (['model', 'clip', 'controlnet', 'classifier'] as const).flatMap((name) =>
+      flags[name] ? [`--${name}`, path.resolve(flags[name] as string)] : [],
+    );
+    const threads = Math.max(1, Math.floor(wasmThreadCount() / flags.workers));
+    let reported = 0;
+    await runShardWorkers({
+      command: ownSagCommand(),
+      args: [
+        'frame-jobs',
+        jobsFile,
+        '--out-dir',
+        framesDir,
+        '--batch',
+        String(flags.batch),
+        '--backend',
+        flags.backend,
+        ...modelFlags,
+      ],
+      workers: flags.workers,
+      env: { SAG_WASM_THREADS: String(threads) },
+      onPoll: () => {
+        const done = countStylizedFrames(framesDir);
+        if (done > reported) log(`${label} frames ${done}/${jobs.length} (${flags.workers} workers)`);
+        reported = done;
+      },
+    });
+    return readStylizedFrames(framesDir, jobs);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 async function runVideo(input: string | undefined, flags: VideoFlags): Promise<void> {
@@ -120,6 +171,11 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
           runOptions,
           depth ? { controls: depth, img2img: false } : { img2img: true },
         );
+        if (flags.workers > 1) {
+          const frames = await stylizeInWorkers(jobs, label, flags);
+          held.push(...frames.map((f) => f.image));
+          return frames;
+        }
         const frames = await stylizeFrames(pipeline, jobs, {
           batch: flags.batch,
           // Every frame repeats the run's warnings: each is said once.
@@ -164,6 +220,7 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
         frames: stylized.length,
         fps: source.fps,
         batch: flags.batch,
+        workers: flags.workers,
         options: generateOptionsToJson(pipeline.resolveOptions(options, () => undefined)),
         framesPerMinute: stylized.length / elapsedMin,
         perFrame: stylized.map((f, i) => ({
@@ -226,6 +283,12 @@ export function stylizeVideoCommand(): Command {
         '--batch <k>',
         'frames per generation: faster per frame (one batched run), but the guidance step size is then shared by the batch',
         parseInteger('--batch', 1, 256),
+        1,
+      )
+      .option(
+        '--workers <count>',
+        'processes that stylize batches of frames in parallel (wasm threads are shared out between them)',
+        parseInteger('--workers', 1, 64),
         1,
       )
       .option(

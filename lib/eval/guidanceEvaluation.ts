@@ -105,7 +105,7 @@ export async function writeGridOverview(
   file: string,
 ): Promise<void> {
   const chosen = gridCells(spec).filter((c) => c.target === target && c.seed === seed);
-  const columns = Math.max(1, spec.strengths.length);
+  const columns = Math.max(1, ...spec.methods.map((m) => (m.strengths ?? spec.strengths).length));
   const tiles: { image: tf.Tensor3D; caption: string }[] = [];
   try {
     for (const method of spec.methods) {

@@ -6,7 +6,10 @@ import { GuidanceMethodSpec } from './guidanceMethodSpec';
 /** What a guidance evaluation compares: methods x strengths x targets x seeds, `num` images per cell. */
 export interface GuidanceGridSpec {
   methods: GuidanceMethodSpec[];
-  /** Guidance strengths (`rhoScale`); the unguided method runs once per target and seed. */
+  /**
+   * Guidance strengths (`rhoScale`) of the methods without their own; the unguided method runs once per target
+   * and seed.
+   */
   strengths: number[];
   /** What each run steers towards: class indices or texts (`target`), or style images (`style`). */
   targets: string[];
@@ -43,7 +46,8 @@ function safe(text: string): string {
 export function gridCells(spec: GuidanceGridSpec): GuidanceCell[] {
   const cells: GuidanceCell[] = [];
   for (const method of spec.methods) {
-    const strengths: (number | null)[] = method.method === 'none' ? [null] : spec.strengths;
+    const strengths: (number | null)[] =
+      method.method === 'none' ? [null] : (method.strengths ?? spec.strengths);
     for (const strength of strengths)
       for (const target of spec.targets)
         for (const seed of spec.seeds) {

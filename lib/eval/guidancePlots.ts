@@ -34,7 +34,7 @@ const point = (r: GuidanceSummaryRow, m: MeanWithInterval): Point => ({
   strength: r.strength,
   n: typeof r.n === 'number' ? r.n : null,
   calls: r.networkCalls.forward + (r.networkCalls.vjp ?? 0),
-  family: r.method.replace(/:n=[^:]+/, ''),
+  family: r.method === 'freedom' ? 'sag' : r.method.replace(/:n=[^:]+/, ''),
   mean: m.mean,
   low: m.low,
   high: m.high,
@@ -137,7 +137,10 @@ function strengthPlot(rows: GuidanceSummaryRow[], metrics: Metric[]): VegaLiteSp
 }
 
 function estimateStepsPlot(rows: GuidanceSummaryRow[], metrics: Metric[]): VegaLiteSpec | null {
-  const sag = rows.filter((r) => typeof r.n === 'number' && r.method.startsWith('sag'));
+  // FreeDoM is SAG with n = 1 (the same gradient through the one-step estimate).
+  const sag = rows.filter(
+    (r) => typeof r.n === 'number' && (r.method.startsWith('sag') || r.method === 'freedom'),
+  );
   if (new Set(sag.map((r) => r.n)).size < 2) return null;
   const withStrength = (p: Point) => ({ ...p, strengthText: String(p.strength) });
   const costMetrics: Metric[] = [
@@ -149,7 +152,7 @@ function estimateStepsPlot(rows: GuidanceSummaryRow[], metrics: Metric[]): VegaL
     },
   ];
   return {
-    title: 'SAG against the estimate steps n',
+    title: 'SAG against the estimate steps n (n = 1: FreeDoM)',
     hconcat: [...metrics, ...costMetrics].map((metric) =>
       linePanel(
         sag.map((r) => withStrength(point(r, metric.value(r) as MeanWithInterval))),
@@ -190,6 +193,50 @@ function costPlot(rows: GuidanceSummaryRow[], metric: Metric): VegaLiteSpec | nu
   };
 }
 
+/** Quality against accuracy per method (each point a strength): which method buys accuracy for less quality. */
+function tradeoffPlot(rows: GuidanceSummaryRow[]): VegaLiteSpec | null {
+  const guided = rows.filter((r) => r.strength !== null && r.accuracy && r.frechet);
+  if (new Set(guided.map((r) => r.method)).size < 2) return null;
+  const points = guided.map((r) => ({
+    method: r.method,
+    strength: r.strength,
+    accuracy: (r.accuracy as MeanWithInterval).mean,
+    distance: (r.frechet as { distance: number }).distance,
+  }));
+  const unguided = rows.filter((r) => r.strength === null && r.accuracy && r.frechet);
+  return {
+    title: 'Fréchet distance to real digits against accuracy (each point: one strength; gray: unguided)',
+    width: 420,
+    height: 280,
+    layer: [
+      {
+        data: { values: points },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'accuracy', type: 'quantitative', title: 'evaluator accuracy (target class)' },
+          y: {
+            field: 'distance',
+            type: 'quantitative',
+            title: 'Fréchet distance (lower: more like real digits)',
+          },
+          color: { field: 'method', type: 'nominal' },
+          order: { field: 'strength', type: 'quantitative' },
+        },
+      },
+      ...unguided.map((r) => ({
+        data: {
+          values: [{ accuracy: (r.accuracy as MeanWithInterval).mean, distance: r.frechet?.distance }],
+        },
+        mark: { type: 'point', shape: 'cross', size: 120, color: 'gray' },
+        encoding: {
+          x: { field: 'accuracy', type: 'quantitative' },
+          y: { field: 'distance', type: 'quantitative' },
+        },
+      })),
+    ],
+  };
+}
+
 async function toSvg(spec: VegaLiteSpec): Promise<string> {
   const vega = require('vega') as typeof import('vega');
   const vegaLite = require('vega-lite') as typeof import('vega-lite');
@@ -209,8 +256,9 @@ async function toSvg(spec: VegaLiteSpec): Promise<string> {
 
 /**
  * The evaluation's plots (each only where the grid has what it needs): quality against strength per method
- * (`vs-strength.svg`), SAG against n with its time and memory (`vs-n.svg`), and quality against model evaluations
- * per image for equal-cost comparisons (`vs-calls.svg`).
+ * (`vs-strength.svg`), SAG against n with its time and memory (`vs-n.svg`), quality against model evaluations
+ * per image for equal-cost comparisons (`vs-calls.svg`), and the Fréchet distance against accuracy
+ * (`vs-accuracy.svg`: at equal accuracy, which method keeps the samples more like real digits).
  */
 export async function guidancePlots(summary: GuidanceSummaryRow[]): Promise<GuidancePlot[]> {
   const rows = plottedRows(summary);
@@ -219,6 +267,7 @@ export async function guidancePlots(summary: GuidanceSummaryRow[]): Promise<Guid
     ['vs-strength.svg', strengthPlot(rows, metrics)],
     ['vs-n.svg', estimateStepsPlot(rows, metrics)],
     ['vs-calls.svg', costPlot(rows, metrics[0])],
+    ['vs-accuracy.svg', tradeoffPlot(rows)],
   ];
   const plots: GuidancePlot[] = [];
   for (const [file, spec] of specs) if (spec) plots.push({ file, svg: await toSvg(spec) });

@@ -43,7 +43,8 @@ test('sag eval guidance: a tiny grid end to end, with tables, plots, grids; a re
       'guidance.csv',
       'guidance.json',
       'guidance.md',
-      'overview.png',
+      'overview-7.png',
+      'vs-accuracy.svg',
       'vs-calls.svg',
       'vs-n.svg',
       'vs-strength.svg',
@@ -93,6 +94,7 @@ test('sag eval guidance: a tiny grid end to end, with tables, plots, grids; a re
     );
     for (const [plot, method] of [
       ['vs-calls.svg', 'freedom'],
+      ['vs-accuracy.svg', 'Fréchet distance'],
       ['vs-strength.svg', 'freedom'],
       ['vs-n.svg', 'estimate steps n'],
     ]) {
@@ -103,7 +105,7 @@ test('sag eval guidance: a tiny grid end to end, with tables, plots, grids; a re
         true,
       ]);
     }
-    expect(fs.readFileSync(path.join(dir, 'overview.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(fs.readFileSync(path.join(dir, 'overview-7.png')).subarray(1, 4).toString()).toBe('PNG');
 
     // The same command again: every cell is reused, the table is the same.
     const cellJson = path.join(dir, 'cells', cellFiles.find((f) => f.endsWith('.json')) as string);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { GifReader } from 'omggif';
@@ -98,6 +99,33 @@ describe('sag stylize-video', () => {
       expect(fs.readdirSync(path.join(again, 'frames'))).toHaveLength(2);
     }
   });
+
+  test('--workers 2: worker processes stylize the same frames as one process', async () => {
+    const args = (out: string) => ['stylize-video', '--demo', '--frames', '4', '--steps', '20', '--out', out];
+    const single = path.join(tmp, 'single');
+    expect((await runCli(args(single))).code).toBe(0);
+    const workers = path.join(tmp, 'workers');
+    const root = path.join(__dirname, '..', '..');
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'bin', 'sag.ts'), ...args(workers), '--workers', '2'],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, SAG_WASM_THREADS: '2' } },
+    );
+    expect(child.stderr).toMatch(/stylized frames 4\/4 \(2 workers\)/);
+    expect(child.status).toBe(0);
+    const report = (dir: string) =>
+      JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as VideoReport & { workers: number };
+    expect(report(workers).workers).toBe(2);
+    // Two processes of one thread each against one of two threads: the same frames up to float rounding.
+    report(single).perFrame.forEach((frame, i) =>
+      expect(Math.abs(report(workers).perFrame[i].styleLoss / frame.styleLoss - 1)).toBeLessThan(1e-3),
+    );
+    for (const name of fs.readdirSync(path.join(single, 'frames'))) {
+      const a = readImageFile(path.join(single, 'frames', name)).data;
+      const b = readImageFile(path.join(workers, 'frames', name)).data;
+      expect(Math.max(...a.map((v, k) => Math.abs(v - b[k])))).toBeLessThanOrEqual(2);
+    }
+  }, 240_000);
 
   test('bad inputs: one line naming the input, no output folder', async () => {
     const out = path.join(tmp, 'bad');

@@ -14,6 +14,10 @@ test('method specs: a method with settings parsed like their generate flags', ()
     grad: 'direct',
   });
   expect(parseGuidanceMethods('none,ug,sag:n=2').map((m) => m.label)).toEqual(['none', 'ug', 'sag:n=2']);
+  // A method's own strengths (UG's step size means something else): not part of its name.
+  const ug = parseGuidanceMethod('ug:strengths=0.01/0.04:repeats=2');
+  expect([ug.label, ug.strengths, ug.options.repeats]).toEqual(['ug:repeats=2', [0.01, 0.04], 2]);
+  expect(parseGuidanceMethod('sag:n=2').strengths).toBeUndefined();
 });
 
 test('method specs: each mistake named', () => {
@@ -25,9 +29,13 @@ test('method specs: each mistake named', () => {
     'repeats (time travel) applies to guided methods only',
   );
   expect(() => parseGuidanceMethod('sag:steps=4')).toThrow(
-    "expected settings of the form n=..., tableau=..., grad=..., grid=..., repeats=..., got 'steps=4'",
+    "expected settings of the form n=..., tableau=..., grad=..., grid=..., repeats=..., strengths=..., got 'steps=4'",
   );
   expect(() => parseGuidanceMethod('sag:n=0')).toThrow("'sag:n=0': n:");
   expect(() => parseGuidanceMethod('sag:n=2:n=3')).toThrow('n is given twice');
+  expect(() => parseGuidanceMethod('none:strengths=1')).toThrow('the unguided method has no strength');
+  expect(() => parseGuidanceMethod('ug:strengths=0.1/x')).toThrow(
+    "expected strengths=a/b/..., numbers >= 0, got '0.1/x'",
+  );
   expect(() => parseGuidanceMethods('sag:n=2,sag:n=2')).toThrow("'sag:n=2' is listed twice");
 });
