@@ -1,4 +1,10 @@
+import { wasmThreadCount } from '../lib/backend';
 import { runSagProcess } from '../lib/sagProcess';
+
+/** Each of `workers` processes' share of the wasm threads (at least one). */
+export function wasmThreadsPerWorker(workers: number): number {
+  return Math.max(1, Math.floor(wasmThreadCount() / workers));
+}
 
 export interface ShardWorkersOptions {
   /** How to start sag (ownSagCommand()). */

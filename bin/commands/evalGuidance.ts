@@ -1,13 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import {
-  BACKEND_CHOICES,
-  MAX_WASM_THREADS,
-  parseBackendChoice,
-  startBackend,
-  wasmThreadCount,
-} from '../../lib/backend';
+import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
 import { readGuidanceGrid, runGuidanceGrid, writeGridOverview } from '../../lib/eval/guidanceEvaluation';
 import { GuidanceGridSpec, gridCells, targetName } from '../../lib/eval/guidanceGrid';
 import { parseGuidanceMethods } from '../../lib/eval/guidanceMethodSpec';
@@ -29,7 +23,7 @@ import { guarded } from '../cliErrors';
 import { addGenerationFlags, generationOptionsOf } from '../generationFlags';
 import { parseInteger, parseIntegerList, parseShard } from '../optionParsers';
 import { StepProgress } from '../progressBar';
-import { runShardWorkers } from '../shardWorkers';
+import { runShardWorkers, wasmThreadsPerWorker } from '../shardWorkers';
 
 // UG's step changes eps, not the sample: the same scale moves the sample far less, so it gets its own range.
 const EMBEDDED_METHODS = 'none,freedom,freedom:repeats=4,ug:strengths=0.01/0.04/0.16,sag:n=2,sag:n=4';
@@ -210,7 +204,7 @@ A rerun with the same --out-dir resumes: finished cells are kept.`,
           unit: 'cells',
         });
         if (flags.workers > 1 && !flags.shard) {
-          const threads = Math.max(1, Math.floor(wasmThreadCount() / flags.workers));
+          const threads = wasmThreadsPerWorker(flags.workers);
           process.stderr.write(
             `eval guidance: ${cells.length} cells in ${flags.workers} worker processes (wasm: ${threads} thread${threads > 1 ? 's' : ''} each)\n`,
           );
@@ -218,7 +212,7 @@ A rerun with the same --out-dir resumes: finished cells are kept.`,
             command: ownSagCommand(),
             args: workerArguments(process.argv.slice(2)),
             workers: flags.workers,
-            env: { SAG_WASM_THREADS: String(Math.min(threads, MAX_WASM_THREADS)) },
+            env: { SAG_WASM_THREADS: String(threads) },
             onPoll: () => {
               const done = cells.filter((c) =>
                 fs.existsSync(path.join(outDir, 'cells', `${c.key}.json`)),

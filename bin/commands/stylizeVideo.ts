@@ -4,7 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 import { writeAtomically } from '../../converters/outputDirectory';
-import { BACKEND_CHOICES, parseBackendChoice, wasmThreadCount } from '../../lib/backend';
+import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
 import { writeImageFile } from '../../lib/io/imageFile';
 import { GenerateOptions } from '../../lib/options/generateOptions';
 import { generateOptionsToJson } from '../../lib/options/optionsJson';
@@ -21,7 +21,7 @@ import { writeFfmpegVideo, writeGif } from '../../lib/video/writeVideo';
 import { guarded } from '../cliErrors';
 import { addGenerationFlags, generationOptionsOf } from '../generationFlags';
 import { parseInteger } from '../optionParsers';
-import { runShardWorkers } from '../shardWorkers';
+import { runShardWorkers, wasmThreadsPerWorker } from '../shardWorkers';
 
 /**
  * Every frame starts from itself (img2img, keeping the motion) and is guided toward --style; with --depth the frames
@@ -93,7 +93,7 @@ async function stylizeInWorkers(
     const modelFlags = (['model', 'clip', 'controlnet', 'classifier'] as const).flatMap((name) =>
       flags[name] ? [`--${name}`, path.resolve(flags[name] as string)] : [],
     );
-    const threads = Math.max(1, Math.floor(wasmThreadCount() / flags.workers));
+    const threads = wasmThreadsPerWorker(flags.workers);
     let reported = 0;
     await runShardWorkers({
       command: ownSagCommand(),
@@ -192,6 +192,12 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
         held.push(...frames.map((f) => f.image));
         return frames;
       };
+      const threads = wasmThreadsPerWorker(flags.workers);
+      const ranOn =
+        flags.workers <= 1
+          ? pipeline.backend.description
+          : `${pipeline.backend.name} in ${flags.workers} worker processes` +
+            (pipeline.backend.name === 'wasm' ? `, ${threads} thread${threads > 1 ? 's' : ''} each` : '');
       const start = performance.now();
       const stylized = await run('stylized', options);
       const elapsedMin = (performance.now() - start) / 60000;
@@ -216,7 +222,7 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
         input: flags.demo
           ? 'demo (weights/examples/digit-style-4.png, moving)'
           : path.resolve(input as string),
-        backend: pipeline.backend.description,
+        backend: ranOn,
         frames: stylized.length,
         fps: source.fps,
         batch: flags.batch,
@@ -241,9 +247,7 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
       log(
         `wrote ${flags.out}: frames/, stylized.gif${flags.video ? `, ${path.basename(flags.video)}` : ''}, input.gif${baseline ? ', baseline/, baseline.gif' : ''}, report.json`,
       );
-      log(
-        `${stylized.length} frames at ${report.framesPerMinute.toFixed(1)} frames per minute (${pipeline.backend.description})`,
-      );
+      log(`${stylized.length} frames at ${report.framesPerMinute.toFixed(1)} frames per minute (${ranOn})`);
       if (baseline) {
         const lower = stylized.filter(
           (f, i) => f.loss !== null && baseline[i].loss !== null && f.loss < (baseline[i].loss as number),
