@@ -52,11 +52,11 @@ export function guidanceSummaryTable(rows: GuidanceSummaryRow[]): string {
 /** The table as Markdown, with what its columns mean. */
 export function guidanceSummaryMarkdown(rows: GuidanceSummaryRow[], context: string): string {
   const cols = columns(rows);
-  const lines = [
-    `| ${cols.map(([name]) => name).join(' | ')} |`,
-    `| ${cols.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${cols.map(([, cell]) => cell(r)).join(' | ')} |`),
-  ];
+  // Padded columns: the table reads as text too (and is what prettier would write).
+  const body = rows.map((r) => cols.map(([, cell]) => cell(r)));
+  const widths = cols.map(([name], i) => Math.max(3, name.length, ...body.map((cells) => cells[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const lines = [line(cols.map(([name]) => name)), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
   const notes = [
     context,
     'Means with [95 % bootstrap intervals] that resample seeds, then images within each seed.',
