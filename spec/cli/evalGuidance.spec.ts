@@ -87,7 +87,7 @@ test('sag eval guidance: a tiny grid end to end, with tables, plots, grids; a re
       /^method\s+strength\s+target\s+images\s+loss\s+accuracy %\s+p\(target\)\s+FD \(real\)/,
     );
     expect(fs.readFileSync(path.join(dir, 'guidance.md'), 'utf8')).toMatch(
-      /^\| method \| strength \| target \|/,
+      /^\| method +\| strength +\| target +\|/,
     );
     expect(fs.readFileSync(path.join(dir, 'guidance.csv'), 'utf8').split('\n')[1]).toMatch(
       /^none,,7,,1,2,1,/,
