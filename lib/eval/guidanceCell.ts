@@ -3,7 +3,8 @@ import { measurePeakBytes } from '../bench/peakMemory';
 import { NetworkCalls } from '../guidance/countingDenoiser';
 import { writeImageGrid } from '../io/writeImageGrid';
 import { ImageClassifier } from '../models/imageClassifier';
-import { optionSpec } from '../options/generateOptions';
+import { clipScores, clipTextEmbedding } from '../losses/clipScoreLoss';
+import { GenerateOptions, optionSpec } from '../options/generateOptions';
 import { Pipeline } from '../pipeline/pipeline';
 import { GuidanceCell } from './guidanceGrid';
 
@@ -25,6 +26,11 @@ export interface GuidanceCellResult {
   evaluator: { predicted: number[]; targetProbability: number[] } | null;
   /** The evaluator's features of each image (for the Fréchet distance), when there is an evaluator. */
   features: number[][] | null;
+  /**
+   * CLIP score (100 cos) of each image against the text it should show (clip guidance: its target, else the
+   * prompt), when the pipeline has a CLIP model with a tokenizer and there is such a text.
+   */
+  clipScore: number[] | null;
   /** Sampling time divided by the number of images (one batch). */
   secondsPerImage: number;
   /** Model evaluations of the run (one batch: every image had these). */
@@ -38,6 +44,27 @@ export function evaluatorClass(cell: GuidanceCell, evaluator: ImageClassifier): 
   if (!cell.options.guidance?.includes('class')) return null;
   const index = Number(cell.target);
   return Number.isInteger(index) && index >= 0 && index < evaluator.classes ? index : null;
+}
+
+/** The text a cell's images should show: the clip guidance target, else the prompt (null: none). */
+function clipText(o: GenerateOptions): string | null {
+  const text = o.guidance.includes('clip') ? (o.target ?? o.prompt) : o.prompt;
+  return text ? String(text) : null;
+}
+
+async function clipScoresOf(
+  pipeline: Pipeline,
+  images: tf.Tensor4D,
+  text: string | null,
+): Promise<number[] | null> {
+  const clip = pipeline.clip;
+  if (!clip?.tokenizer || text === null) return null;
+  const embedding = clipTextEmbedding(clip, text);
+  const scores = clipScores(clip, images, embedding);
+  embedding.dispose();
+  const values = Array.from(await scores.data());
+  scores.dispose();
+  return values;
 }
 
 /**
@@ -72,6 +99,7 @@ export async function runGuidanceCell(
       features = (await embedding.array()) as number[][];
       embedding.dispose();
     }
+    const clipScore = await clipScoresOf(pipeline, result.images, clipText(o));
     const [, height] = result.images.shape;
     await writeImageGrid(samplesFile, result.images, { upscale: height <= 64 ? 2 : 1 });
     // The peak of a whole run is dominated by what the steps share; one guided step shows what the method adds.
@@ -91,6 +119,7 @@ export async function runGuidanceCell(
       losses: result.finalLosses,
       evaluator: verdict,
       features,
+      clipScore,
       secondsPerImage: result.timings.sampling / 1000 / o.num,
       networkCalls: result.networkCalls,
       stepPeakBytes: step.peakBytes,

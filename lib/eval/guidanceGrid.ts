@@ -81,7 +81,7 @@ export function gridCells(spec: GuidanceGridSpec): GuidanceCell[] {
 }
 
 /** Raised when what a cell records changes, so that cells of an older sag are not read as this one's. */
-const CELL_FORMAT = 1;
+const CELL_FORMAT = 2;
 
 /**
  * What makes a finished cell reusable by a resumed run: its generation options, the models and the cell format

@@ -33,6 +33,9 @@ function columns(rows: GuidanceSummaryRow[]) {
         ]
       : []),
     ...(withFrechet ? [['FD (real)', frechet]] : []),
+    ...(rows.some((r) => r.clipScore)
+      ? [['CLIP score', (r: GuidanceSummaryRow) => interval(r.clipScore)]]
+      : []),
     ['s / image', (r: GuidanceSummaryRow) => r.secondsPerImage.toFixed(2)],
     ['calls fwd + vjp', calls],
     ['step MiB', (r: GuidanceSummaryRow) => (r.stepPeakBytes / MIB).toFixed(1)],
@@ -61,6 +64,7 @@ export function guidanceSummaryMarkdown(rows: GuidanceSummaryRow[], context: str
     context,
     'Means with [95 % bootstrap intervals] that resample seeds, then images within each seed.',
     'loss: the final guidance loss. accuracy, p(target): the independent evaluator (not the guiding network).',
+    "CLIP score: 100 cos(image, text) with the pipeline's CLIP model, against the clip guidance target or else the prompt.",
     'FD (real): Fréchet distance between evaluator features of the samples and of real images of the target class, with the distance of as many held-out real images in brackets (the floor at this sample size).',
     "s / image: sampling time per image (batches of the grid). calls: model evaluations each image went through (forward + VJP). step MiB: peak tensor memory of one guided step of a cell's batch.",
   ];
@@ -89,6 +93,9 @@ export function guidanceSummaryCsv(rows: GuidanceSummaryRow[]): string {
     'p_target_high',
     'frechet',
     'frechet_real_floor',
+    'clip_score',
+    'clip_score_low',
+    'clip_score_high',
     'seconds_per_image',
     'forward_calls',
     'vjp_calls',
@@ -112,6 +119,7 @@ export function guidanceSummaryCsv(rows: GuidanceSummaryRow[]): string {
       ...triple(r.targetProbability),
       r.frechet?.distance ?? '',
       r.frechet?.realFloor ?? '',
+      ...triple(r.clipScore),
       r.secondsPerImage,
       r.networkCalls.forward,
       r.networkCalls.vjp,

@@ -27,6 +27,8 @@ export interface GuidanceSummaryRow {
    * the mean over targets.
    */
   frechet: { distance: number; realFloor: number } | null;
+  /** CLIP score (100 cos) against the text the images should show, where measured. */
+  clipScore: MeanWithInterval | null;
   secondsPerImage: number;
   /** Model evaluations each image went through: forward, and VJPs (null: not counted, tf.grad fallback). */
   networkCalls: { forward: number; vjp: number | null };
@@ -80,6 +82,9 @@ function summarize(
         )
       : null,
     frechet,
+    clipScore: cells.every((c) => c.clipScore !== null)
+      ? clusteredBootstrapMean(cells.map((c) => c.clipScore as number[]))
+      : null,
     secondsPerImage: mean(cells.map((c) => c.secondsPerImage)),
     networkCalls: {
       forward: mean(cells.map((c) => c.networkCalls.forward)),

@@ -228,3 +228,45 @@ test('bad input: one error line, exit code 2, no output file', async () => {
   expect(badOut.code).toBe(2);
   expect(badOut.stderr).toMatch(/expected a .png, .jpg or .jpeg file name/);
 });
+
+test('eval guidance on a Stable Diffusion model: loss, CLIP score, cost; no evaluator columns', async () => {
+  const out = path.join(models.dir, 'eval-guidance');
+  const run = await runCli([
+    'eval',
+    'guidance',
+    ...common().filter((arg, i, all) => arg !== '--seed' && all[i - 1] !== '--seed'),
+    '--guidance',
+    'clip',
+    '--targets',
+    'a red house',
+    '--methods',
+    'none,sag:n=2',
+    '--strengths',
+    '0.2',
+    '--seeds',
+    '0',
+    '--num',
+    '1',
+    '--out-dir',
+    out,
+  ]);
+  expect(run.stderr).not.toMatch(/error/);
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(/^method\s+strength\s+target\s+images\s+loss\s+CLIP score\s+s \/ image/);
+  const { rows } = JSON.parse(fs.readFileSync(path.join(out, 'guidance.json'), 'utf8')) as {
+    rows: {
+      method: string;
+      accuracy: unknown;
+      frechet: unknown;
+      clipScore: { mean: number };
+      loss: { mean: number };
+    }[];
+  };
+  expect(rows.map((r) => r.method)).toEqual(['none', 'sag:n=2']);
+  for (const row of rows) {
+    expect([row.accuracy, row.frechet]).toEqual([null, null]);
+    // The clip loss is minus the CLIP score against the same text.
+    expect(row.clipScore.mean).toBeCloseTo(-row.loss.mean, 3);
+  }
+  expect(fs.existsSync(path.join(out, 'overview-a-red-house.png'))).toBe(true);
+}, 240_000);
