@@ -101,7 +101,11 @@ export function evalGuidanceCommand(): Command {
       'style reference images to steer towards (style guidance)',
       parseTextList('--styles'),
     )
-    .option('--seeds <list>', 'seeds of each cell', parseIntegerList('--seeds', 0), [0, 1])
+    .addOption(
+      new Option('--seeds <list>', 'seeds of each cell')
+        .argParser(parseIntegerList('--seeds', 0))
+        .default([0, 1], '0,1'),
+    )
     .option('--num <count>', 'images per cell (one batch)', parseInteger('--num', 1, 256), 8)
     .option(
       '--out-dir <dir>',
