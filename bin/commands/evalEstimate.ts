@@ -8,6 +8,7 @@ import {
   estimateEvaluationTable,
 } from '../../lib/eval/estimateReport';
 import { evaluateEstimates } from '../../lib/eval/estimateEvaluation';
+import { estimatePlot } from '../../lib/eval/estimatePlot';
 import { TABLEAUS } from '../../lib/ode/tableaus';
 import { Pipeline } from '../../lib/pipeline/pipeline';
 import { OutputFile, writeFilesTogether } from '../../lib/io/outputFiles';
@@ -49,7 +50,10 @@ export function evalEstimateCommand(): Command {
     .option('--samples <count>', 'samples per timestep (whole batches)', parseInteger('--samples', 1), 32)
     .option('--batch <count>', 'batch size', parseInteger('--batch', 1, 256), 16)
     .option('--eval-seed <seed>', 'seed of the samples and their noise', parseInteger('--eval-seed', 0), 0)
-    .option('--out-dir <dir>', 'also write estimate.json, estimate.csv and estimate.md there')
+    .option(
+      '--out-dir <dir>',
+      'also write estimate.json, estimate.csv, estimate.md and the plot estimate.svg there',
+    )
     .addOption(
       new Option('--backend <name>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'),
     );
@@ -118,6 +122,11 @@ Examples:
                 flag: '--out-dir',
                 file: path.join(flags.outDir, 'estimate.md'),
                 data: estimateEvaluationMarkdown(evaluation),
+              },
+              {
+                flag: '--out-dir',
+                file: path.join(flags.outDir, 'estimate.svg'),
+                data: await estimatePlot(evaluation),
               },
             ];
             fs.mkdirSync(flags.outDir, { recursive: true });

@@ -1,5 +1,5 @@
-/* eslint-disable @typescript-eslint/no-require-imports -- vega's Node builds are CommonJS without type exports we use */
 import { ALL_TARGETS, GuidanceSummaryRow } from './guidanceSummary';
+import { VegaLiteSpec, vegaLiteSvg } from './vegaLiteSvg';
 import { MeanWithInterval } from './sampleStatistics';
 
 /** An SVG plot of a guidance evaluation. */
@@ -26,8 +26,6 @@ interface Point {
   low: number;
   high: number;
 }
-
-type VegaLiteSpec = Record<string, unknown>;
 
 const point = (r: GuidanceSummaryRow, m: MeanWithInterval): Point => ({
   method: r.method,
@@ -237,23 +235,6 @@ function tradeoffPlot(rows: GuidanceSummaryRow[]): VegaLiteSpec | null {
   };
 }
 
-async function toSvg(spec: VegaLiteSpec): Promise<string> {
-  const vega = require('vega') as typeof import('vega');
-  const vegaLite = require('vega-lite') as typeof import('vega-lite');
-  const compiled = vegaLite.compile({
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    background: 'white',
-    padding: 12,
-    ...spec,
-  } as never).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
-
 /**
  * The evaluation's plots (each only where the grid has what it needs): quality against strength per method
  * (`vs-strength.svg`), SAG against n with its time and memory (`vs-n.svg`), quality against model evaluations
@@ -270,6 +251,6 @@ export async function guidancePlots(summary: GuidanceSummaryRow[]): Promise<Guid
     ['vs-accuracy.svg', tradeoffPlot(rows)],
   ];
   const plots: GuidancePlot[] = [];
-  for (const [file, spec] of specs) if (spec) plots.push({ file, svg: await toSvg(spec) });
+  for (const [file, spec] of specs) if (spec) plots.push({ file, svg: await vegaLiteSvg(spec) });
   return plots;
 }

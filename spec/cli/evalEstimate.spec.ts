@@ -29,7 +29,18 @@ test('sag eval estimate on the embedded model: more estimate steps, closer to th
     ]);
     expect(run.stderr).not.toMatch(/error/);
     expect(run.code).toBe(0);
-    expect(fs.readdirSync(dir).sort()).toEqual(['estimate.csv', 'estimate.json', 'estimate.md']);
+    expect(fs.readdirSync(dir).sort()).toEqual([
+      'estimate.csv',
+      'estimate.json',
+      'estimate.md',
+      'estimate.svg',
+    ]);
+    const svg = fs.readFileSync(path.join(dir, 'estimate.svg'), 'utf8');
+    expect([svg.startsWith('<svg'), svg.includes('gradient cosine'), svg.includes('t = 600')]).toEqual([
+      true,
+      true,
+      true,
+    ]);
     const result = JSON.parse(fs.readFileSync(path.join(dir, 'estimate.json'), 'utf8')) as {
       rows: { n: number; relativeError: { mean: number }; gradientCosine: { mean: number } }[];
       samples: number;
