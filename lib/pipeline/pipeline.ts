@@ -14,7 +14,8 @@ import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
 import { sagManifestFormat } from '../models/sagManifest';
 import { useVjpGraphs } from '../models/vjpGraphSwitch';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
-import { GenerateOptions } from '../options/generateOptions';
+import { GenerateOptions, optionSpec } from '../options/generateOptions';
+import { EULER } from '../ode/tableaus';
 import { generateOptionsFromJson } from '../options/optionsJson';
 import { InvalidOptionError } from '../options/invalidOption';
 import { resolveGenerateOptions } from '../options/resolveGenerateOptions';
@@ -162,6 +163,15 @@ export class Pipeline {
         warn(`this model has no classifier-free guidance: --cfg ${partial.cfg} is ignored`);
       if (o.prompt) warn('this model is unconditional: the prompt is ignored');
       o.cfg = 1;
+    }
+    // FreeDoM and UG guide through the one-step estimate: record what runs, not an unused default.
+    if (o.method === 'freedom' || o.method === 'ug') {
+      if (partial.n !== undefined && partial.n !== 1)
+        warn(
+          `--n ${optionSpec('n').show(partial.n)} is ignored: ${o.method} uses the one-step estimate (n = 1)`,
+        );
+      o.n = 1;
+      o.tableau = EULER;
     }
     return o;
   }

@@ -196,3 +196,14 @@ describe('bad input', () => {
     );
   });
 });
+
+test('FreeDoM and UG record the one-step estimate they run (n = 1, Euler); a given n is ignored with a warning', () => {
+  for (const method of ['freedom', 'ug'] as const) {
+    const warnings: string[] = [];
+    const o = pipeline.resolveOptions({ ...base, method, n: 4, tableau: EULER }, (m) => warnings.push(m));
+    expect([o.n, o.tableau.name]).toEqual([1, 'euler']);
+    expect(warnings).toEqual([`--n 4 is ignored: ${method} uses the one-step estimate (n = 1)`]);
+  }
+  const sag = pipeline.resolveOptions({ ...base, method: 'sag', n: 4 }, () => undefined);
+  expect(sag.n).toBe(4);
+});
