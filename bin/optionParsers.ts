@@ -73,3 +73,26 @@ export function parseShard(value: string): { index: number; count: number } {
     throw new InvalidArgumentError(`--shard: expected i/count with 0 <= i < count, got '${value}'`);
   return { index, count };
 }
+
+/** A comma-separated list of numbers >= 0. */
+export function parseNumberList(flag: string): (value: string) => number[] {
+  return (value) => {
+    const items = value.split(',').map((s) => s.trim());
+    const numbers = items.map(Number);
+    if (items.some((s) => s === '') || numbers.some((v) => !Number.isFinite(v) || v < 0))
+      throw new InvalidArgumentError(
+        `${flag}: expected a comma-separated list of numbers >= 0, got '${value}'`,
+      );
+    return numbers;
+  };
+}
+
+/** A comma-separated list of non-empty items. */
+export function parseTextList(flag: string): (value: string) => string[] {
+  return (value) => {
+    const items = value.split(',').map((s) => s.trim());
+    if (items.some((s) => s === ''))
+      throw new InvalidArgumentError(`${flag}: expected a comma-separated list, got '${value}'`);
+    return items;
+  };
+}

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { GRADIENT_METHODS, GradientMethod } from '../../lib/adjoint';
-import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
+import { BACKEND_CHOICES } from '../../lib/backend';
 import {
   GuidanceBenchConfig,
   formatGuidanceBenchTable,
@@ -10,8 +10,8 @@ import { GUIDANCE_METHODS, GuidanceMethod } from '../../lib/guidance/guidanceSet
 import { TABLEAUS } from '../../lib/ode/tableaus';
 import { GenerateOptions } from '../../lib/options/generateOptions';
 import { LOSS_KINDS, LossKind } from '../../lib/options/lossOptions';
-import { Pipeline } from '../../lib/pipeline/pipeline';
 import { guarded } from '../cliErrors';
+import { loadPipelineFromFlags } from '../modelFlags';
 import { parseChoiceList, parseInteger, parseIntegerList } from '../optionParsers';
 
 interface BenchGuidanceFlags {
@@ -91,13 +91,7 @@ export function benchGuidanceCommand(): Command {
       guarded(async (flags: BenchGuidanceFlags) => {
         if (flags.model && !flags.guidance)
           throw new Error('--guidance: required with --model (which loss to guide with)');
-        const pipeline = await Pipeline.load({
-          model: flags.model,
-          clip: flags.clip,
-          arcface: flags.arcface,
-          classifier: flags.classifier,
-          backend: parseBackendChoice(flags.backend),
-        });
+        const pipeline = await loadPipelineFromFlags(flags);
         try {
           const base: Partial<GenerateOptions> = {
             guidance: flags.guidance ?? ['class'],

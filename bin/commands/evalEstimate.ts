@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
+import { BACKEND_CHOICES } from '../../lib/backend';
 import {
   estimateEvaluationCsv,
   estimateEvaluationMarkdown,
@@ -10,9 +10,9 @@ import {
 import { evaluateEstimates } from '../../lib/eval/estimateEvaluation';
 import { estimatePlot } from '../../lib/eval/estimatePlot';
 import { TABLEAUS } from '../../lib/ode/tableaus';
-import { Pipeline } from '../../lib/pipeline/pipeline';
 import { OutputFile, writeFilesTogether } from '../../lib/io/outputFiles';
 import { guarded } from '../cliErrors';
+import { loadPipelineFromFlags } from '../modelFlags';
 import { addGenerationFlags, generationOptionsOf } from '../generationFlags';
 import { parseChoiceList, parseInteger, parseIntegerList } from '../optionParsers';
 import { StepProgress } from '../progressBar';
@@ -85,12 +85,7 @@ Examples:
           generation.guidance = ['class'];
           generation.target ??= '7';
         }
-        const pipeline = await Pipeline.load({
-          model: flags.model,
-          clip: flags.clip,
-          classifier: flags.classifier,
-          backend: parseBackendChoice(flags.backend),
-        });
+        const pipeline = await loadPipelineFromFlags(flags);
         const progress = new StepProgress('eval estimate', { evenWithoutTerminal: false });
         try {
           const evaluation = await evaluateEstimates(pipeline, {

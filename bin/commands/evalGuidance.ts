@@ -1,9 +1,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
-import { readGuidanceGrid, runGuidanceGrid, writeGridOverview } from '../../lib/eval/guidanceEvaluation';
-import { GuidanceGridSpec, gridCells, targetName } from '../../lib/eval/guidanceGrid';
+import {
+  cellFiles,
+  readGuidanceGrid,
+  runGuidanceGrid,
+  writeGridOverview,
+} from '../../lib/eval/guidanceEvaluation';
+import { GuidanceGridSpec, fileNameSafe, gridCells, targetName } from '../../lib/eval/guidanceGrid';
 import { parseGuidanceMethods } from '../../lib/eval/guidanceMethodSpec';
 import { guidancePlots } from '../../lib/eval/guidancePlots';
 import {
@@ -17,11 +22,11 @@ import { OutputFile, writeFilesTogether } from '../../lib/io/outputFiles';
 import { ImageClassifier } from '../../lib/models/imageClassifier';
 import { generateOptionsToJson } from '../../lib/options/optionsJson';
 import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
-import { Pipeline } from '../../lib/pipeline/pipeline';
 import { ownSagCommand } from '../../lib/sagProcess';
 import { guarded } from '../cliErrors';
+import { loadPipelineFromFlags } from '../modelFlags';
 import { addGenerationFlags, generationOptionsOf } from '../generationFlags';
-import { parseInteger, parseIntegerList, parseShard } from '../optionParsers';
+import { parseInteger, parseIntegerList, parseNumberList, parseShard, parseTextList } from '../optionParsers';
 import { StepProgress } from '../progressBar';
 import { runShardWorkers, wasmThreadsPerWorker } from '../shardWorkers';
 
@@ -29,27 +34,6 @@ import { runShardWorkers, wasmThreadsPerWorker } from '../shardWorkers';
 const EMBEDDED_METHODS = 'none,freedom,freedom:repeats=4,ug:strengths=0.01/0.04/0.16,sag:n=2,sag:n=4';
 const EMBEDDED_STRENGTHS = [0.001, 0.002, 0.004, 0.008, 0.016];
 const EMBEDDED_TARGETS = ['0', '4', '7'];
-
-function parseNumberList(flag: string): (value: string) => number[] {
-  return (value) => {
-    const items = value.split(',').map((s) => s.trim());
-    const numbers = items.map(Number);
-    if (items.some((s) => s === '') || numbers.some((v) => !Number.isFinite(v) || v < 0))
-      throw new InvalidArgumentError(
-        `${flag}: expected a comma-separated list of numbers >= 0, got '${value}'`,
-      );
-    return numbers;
-  };
-}
-
-function parseTextList(flag: string): (value: string) => string[] {
-  return (value) => {
-    const items = value.split(',').map((s) => s.trim());
-    if (items.some((s) => s === ''))
-      throw new InvalidArgumentError(`${flag}: expected a comma-separated list, got '${value}'`);
-    return items;
-  };
-}
 
 /** The command line of a worker: this one without the options only the parent acts on. */
 function workerArguments(argv: string[]): string[] {
@@ -218,9 +202,7 @@ A rerun with the same --out-dir resumes: finished cells are kept.`,
             workers: flags.workers,
             env: { SAG_WASM_THREADS: String(threads) },
             onPoll: () => {
-              const done = cells.filter((c) =>
-                fs.existsSync(path.join(outDir, 'cells', `${c.key}.json`)),
-              ).length;
+              const done = cells.filter((c) => fs.existsSync(cellFiles(outDir, c).json)).length;
               progress.update(done, cells.length);
             },
           });
@@ -228,13 +210,7 @@ A rerun with the same --out-dir resumes: finished cells are kept.`,
           // The tables and pictures below use tensors too.
           await startBackend(parseBackendChoice(flags.backend), { announce: false });
         } else {
-          const pipeline = await Pipeline.load({
-            model: flags.model,
-            clip: flags.clip,
-            classifier: flags.classifier,
-            backend: parseBackendChoice(flags.backend),
-            announceBackend: !flags.shard,
-          });
+          const pipeline = await loadPipelineFromFlags(flags, { announceBackend: !flags.shard });
           const evaluator = evaluatorDir ? await ImageClassifier.load(evaluatorDir) : null;
           try {
             await runGuidanceGrid(pipeline, evaluator, spec, {
@@ -288,7 +264,7 @@ A rerun with the same --out-dir resumes: finished cells are kept.`,
         const overviews: string[] = [];
         for (const target of spec.targets) {
           const name = targetName(spec, target);
-          const file = path.join(outDir, `overview-${name.replace(/[^A-Za-z0-9.=+-]+/g, '-')}.png`);
+          const file = path.join(outDir, `overview-${fileNameSafe(name)}.png`);
           await writeGridOverview(spec, outDir, name, spec.seeds[0], file);
           overviews.push(file);
         }

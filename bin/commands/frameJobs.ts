@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import { Command, Option } from 'commander';
-import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
-import { Pipeline } from '../../lib/pipeline/pipeline';
+import { BACKEND_CHOICES } from '../../lib/backend';
 import { FrameJob } from '../../lib/video/frameJob';
 import { shardFrameJobs, writeStylizedFrame } from '../../lib/video/frameJobShard';
 import { stylizeFrames } from '../../lib/video/stylizeVideo';
 import { guarded } from '../cliErrors';
+import { loadPipelineFromFlags } from '../modelFlags';
 import { parseInteger, parseShard } from '../optionParsers';
 
 /**
@@ -29,14 +29,7 @@ export function frameJobsCommand(): Command {
     .action(
       guarded(async (jobsFile: string, flags) => {
         const jobs = JSON.parse(fs.readFileSync(jobsFile, 'utf8')) as FrameJob[];
-        const pipeline = await Pipeline.load({
-          model: flags.model,
-          clip: flags.clip,
-          controlnet: flags.controlnet,
-          classifier: flags.classifier,
-          backend: parseBackendChoice(flags.backend),
-          announceBackend: false,
-        });
+        const pipeline = await loadPipelineFromFlags(flags, { announceBackend: false });
         fs.mkdirSync(flags.outDir, { recursive: true });
         try {
           // Each frame is written as soon as it is done (the parent counts them for its progress).

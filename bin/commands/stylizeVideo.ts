@@ -4,21 +4,21 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 import { writeAtomically } from '../../converters/outputDirectory';
-import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
+import { BACKEND_CHOICES } from '../../lib/backend';
 import { writeImageFile } from '../../lib/io/imageFile';
 import { GenerateOptions } from '../../lib/options/generateOptions';
 import { generateOptionsToJson } from '../../lib/options/optionsJson';
 import { packageRoot, packageVersion } from '../../lib/packageRoot';
 import { ownSagCommand } from '../../lib/sagProcess';
-import { Pipeline } from '../../lib/pipeline/pipeline';
 import { DEMO_STYLE_DIGIT, digitDemoFrames } from '../../lib/video/digitDemo';
 import { flicker } from '../../lib/video/flicker';
 import { FrameJob, frameJobs } from '../../lib/video/frameJob';
-import { countStylizedFrames, readStylizedFrames } from '../../lib/video/frameJobShard';
+import { countStylizedFrames, frameName, readStylizedFrames } from '../../lib/video/frameJobShard';
 import { StylizedFrame, stylizeFrames } from '../../lib/video/stylizeVideo';
 import { framePaths, readVideoFrames } from '../../lib/video/videoFrames';
 import { writeFfmpegVideo, writeGif } from '../../lib/video/writeVideo';
 import { guarded } from '../cliErrors';
+import { loadPipelineFromFlags, modelFlagArguments } from '../modelFlags';
 import { addGenerationFlags, generationOptionsOf } from '../generationFlags';
 import { parseInteger } from '../optionParsers';
 import { runShardWorkers, wasmThreadsPerWorker } from '../shardWorkers';
@@ -56,7 +56,7 @@ async function writeFrames(dir: string, frames: tf.Tensor3D[]): Promise<string[]
   fs.mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   for (const [i, frame] of frames.entries()) {
-    const file = path.join(dir, `${String(i).padStart(4, '0')}.png`);
+    const file = path.join(dir, `${frameName(i)}.png`);
     await writeImageFile(file, frame);
     files.push(file);
   }
@@ -90,9 +90,6 @@ async function stylizeInWorkers(
     const jobsFile = path.join(work, 'jobs.json');
     fs.writeFileSync(jobsFile, JSON.stringify(jobs));
     const framesDir = path.join(work, 'frames');
-    const modelFlags = (['model', 'clip', 'controlnet', 'classifier'] as const).flatMap((name) =>
-      flags[name] ? [`--${name}`, path.resolve(flags[name] as string)] : [],
-    );
     const threads = wasmThreadsPerWorker(flags.workers);
     let reported = 0;
     await runShardWorkers({
@@ -106,7 +103,7 @@ async function stylizeInWorkers(
         String(flags.batch),
         '--backend',
         flags.backend,
-        ...modelFlags,
+        ...modelFlagArguments(flags),
       ],
       workers: flags.workers,
       env: { SAG_WASM_THREADS: String(threads) },
@@ -133,13 +130,7 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
   if (!style) throw new Error('--style <image> is required');
   if (flags.demo && flags.model) throw new Error('--demo: runs on the embedded digit model (drop --model)');
   // The backend first: the demo's frames are made on it.
-  const pipeline = await Pipeline.load({
-    model: flags.model,
-    clip: flags.clip,
-    controlnet: flags.controlnet,
-    classifier: flags.classifier,
-    backend: parseBackendChoice(flags.backend),
-  });
+  const pipeline = await loadPipelineFromFlags(flags);
   const held: tf.Tensor[] = [];
   const warned = new Set<string>();
   try {

@@ -1,6 +1,6 @@
 import { EstimateEvaluation } from './estimateEvaluation';
 import { MeanWithInterval } from './sampleStatistics';
-import { VegaLiteSpec, vegaLiteSvg } from './vegaLiteSvg';
+import { lineWithErrorBars, vegaLiteSvg } from './vegaLiteSvg';
 
 /**
  * Claim (a) as a picture (`estimate.svg`): the relative error of the n-step clean estimate and the cosine of its
@@ -24,36 +24,19 @@ export async function estimatePlot(evaluation: EstimateEvaluation): Promise<stri
       scale: { type: 'log', base: 2 },
       axis: { values: [...new Set(evaluation.rows.map((r) => r.n))], format: 'd' },
     };
-    const y = { field: 'mean', type: 'quantitative', title, scale: log ? { type: 'log' } : { zero: false } };
-    const color = { field: 't', type: 'nominal', title: 'timestep', sort: null };
-    return {
-      width: 300,
+    return lineWithErrorBars({
+      values: points,
+      x,
+      y: { title, scale: log ? { type: 'log' } : { zero: false } },
+      color: { field: 't', type: 'nominal', title: 'timestep', sort: null },
+      // Dashes tell the sub-solvers apart; the legend shows them by their point shapes.
+      line: {
+        strokeDash: { field: 'tableau', type: 'nominal', legend: null },
+        shape: { field: 'tableau', type: 'nominal', title: 'sub-solver' },
+      },
+      bars: { detail: { field: 'tableau' } },
       height: 220,
-      data: { values: points },
-      layer: [
-        {
-          mark: { type: 'line', point: true },
-          encoding: {
-            x,
-            y,
-            color,
-            // Dashes tell the sub-solvers apart; the legend shows them by their point shapes.
-            strokeDash: { field: 'tableau', type: 'nominal', legend: null },
-            shape: { field: 'tableau', type: 'nominal', title: 'sub-solver' },
-          },
-        },
-        {
-          mark: { type: 'errorbar', ticks: true },
-          encoding: {
-            x,
-            y: { field: 'low', type: 'quantitative', title },
-            y2: { field: 'high' },
-            color,
-            detail: { field: 'tableau' },
-          },
-        },
-      ],
-    } as VegaLiteSpec;
+    });
   };
   return vegaLiteSvg({
     title: `The n-step clean estimate against a fine solve (${evaluation.samples} samples per timestep)`,

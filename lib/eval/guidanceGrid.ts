@@ -38,7 +38,8 @@ export function targetName(spec: Pick<GuidanceGridSpec, 'targetOption'>, target:
   return spec.targetOption === 'style' ? path.basename(target, path.extname(target)) : target;
 }
 
-function safe(text: string): string {
+/** `text` with every run of characters other than letters, digits and `.=+-` replaced by `-`. */
+export function fileNameSafe(text: string): string {
   return text.replace(/[^A-Za-z0-9.=+-]+/g, '-');
 }
 
@@ -53,9 +54,9 @@ export function gridCells(spec: GuidanceGridSpec): GuidanceCell[] {
         for (const seed of spec.seeds) {
           const name = targetName(spec, target);
           const key = [
-            safe(method.label),
+            fileNameSafe(method.label),
             strength === null ? 'unguided' : `s${strength}`,
-            `t${safe(name)}`,
+            `t${fileNameSafe(name)}`,
             `seed${seed}`,
           ].join('_');
           const options: Partial<GenerateOptions> = {

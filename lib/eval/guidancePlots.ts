@@ -1,5 +1,5 @@
 import { ALL_TARGETS, GuidanceSummaryRow } from './guidanceSummary';
-import { VegaLiteSpec, vegaLiteSvg } from './vegaLiteSvg';
+import { VegaLiteSpec, lineWithErrorBars, vegaLiteSvg } from './vegaLiteSvg';
 import { MeanWithInterval } from './sampleStatistics';
 
 /** An SVG plot of a guidance evaluation. */
@@ -56,7 +56,7 @@ function metricsOf(rows: GuidanceSummaryRow[]): Metric[] {
   return metrics;
 }
 
-/** A line per `colorField` with error bars and points; x and y as given. */
+/** A line per `colorField` (and method family) with error bars and points; x and y as given. */
 function linePanel(
   points: Point[],
   x: { field: string; title: string; log?: boolean },
@@ -65,40 +65,19 @@ function linePanel(
   colorTitle: string,
   extraLayers: VegaLiteSpec[] = [],
 ): VegaLiteSpec {
-  const xEncoding = {
-    field: x.field,
-    type: 'quantitative',
-    title: x.title,
-    scale: x.log ? { type: 'log' } : { zero: false },
-  };
-  const color = { field: colorField, type: 'nominal', title: colorTitle };
-  return {
-    width: 300,
-    height: 200,
-    data: { values: points },
-    layer: [
-      {
-        mark: { type: 'line', point: true },
-        encoding: {
-          x: xEncoding,
-          y: { field: 'mean', type: 'quantitative', title: y.title, scale: { zero: y.fromZero ?? false } },
-          color,
-          detail: { field: 'family' },
-        },
-      },
-      {
-        mark: { type: 'errorbar', ticks: true },
-        // The same axis title as the line's, or vega-lite would join both titles.
-        encoding: {
-          x: xEncoding,
-          y: { field: 'low', type: 'quantitative', title: y },
-          y2: { field: 'high' },
-          color,
-        },
-      },
-      ...extraLayers,
-    ],
-  };
+  return lineWithErrorBars({
+    values: points,
+    x: {
+      field: x.field,
+      type: 'quantitative',
+      title: x.title,
+      scale: x.log ? { type: 'log' } : { zero: false },
+    },
+    y: { title: y.title, scale: { zero: y.fromZero ?? false } },
+    color: { field: colorField, type: 'nominal', title: colorTitle },
+    line: { detail: { field: 'family' } },
+    extraLayers,
+  });
 }
 
 /** The rows to plot: those over all targets when the grid has several, else every row. */

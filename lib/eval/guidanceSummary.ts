@@ -38,15 +38,27 @@ export interface GuidanceSummaryRow {
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-function frechetOf(cells: GuidanceCellResult[], real: RealFeatures, target: string) {
+/** The real-image floor per reference and sample count: rows of one grid share a few of them. */
+type FloorCache = Map<string, number>;
+
+function frechetOf(cells: GuidanceCellResult[], real: RealFeatures, target: string, floors: FloorCache) {
   const rows = cells.flatMap((c) => c.features ?? []);
   if (rows.length < 2 || rows.length !== cells.reduce((sum, c) => sum + c.losses.length, 0)) return null;
   const key = referenceKey(real, target);
   const stats: FeatureStatistics = featureStatistics(rows.flat(), real.dimension);
   return {
     distance: frechetDistance(stats, real.reference.get(key) as FeatureStatistics),
-    realFloor: realImagesFrechetDistance(real, key, rows.length).distance,
+    realFloor: cachedFloor(
+      floors,
+      `${key}|${rows.length}`,
+      () => realImagesFrechetDistance(real, key, rows.length).distance,
+    ),
   };
+}
+
+function cachedFloor(floors: FloorCache, key: string, compute: () => number): number {
+  if (!floors.has(key)) floors.set(key, compute());
+  return floors.get(key) as number;
 }
 
 function summarize(
@@ -104,13 +116,14 @@ export function summarizeGuidanceGrid(
   cells: GuidanceCellResult[],
   real: RealFeatures | null,
 ): GuidanceSummaryRow[] {
+  const floors: FloorCache = new Map();
   const groups = new Map<string, GuidanceCellResult[]>();
   for (const cell of cells) {
     const key = JSON.stringify([cell.method, cell.strength, cell.target]);
     groups.set(key, [...(groups.get(key) ?? []), cell]);
   }
   const perTarget = [...groups.values()].map((group) =>
-    summarize(group, group[0].target, real ? frechetOf(group, real, group[0].target) : null),
+    summarize(group, group[0].target, real ? frechetOf(group, real, group[0].target, floors) : null),
   );
   const targets = new Set(cells.map((c) => c.target));
   if (targets.size < 2) return perTarget;

@@ -6,6 +6,14 @@ import type { StepCount } from '../options/stepCountOption';
 export const GUIDANCE_METHODS = ['sag', 'freedom', 'ug', 'none'] as const;
 export type GuidanceMethod = (typeof GUIDANCE_METHODS)[number];
 
+/**
+ * FreeDoM and Universal Guidance differentiate the one-step estimate x0hat = (x_t - sqrt(1 - abar) eps) / sqrt(abar):
+ * n = 1, one Euler step, whatever the estimate settings say (they are SAG's).
+ */
+export function usesOneStepEstimate(method: GuidanceMethod): boolean {
+  return method === 'freedom' || method === 'ug';
+}
+
 export const RHO_MODES = ['rms', 'constant'] as const;
 export type RhoMode = (typeof RHO_MODES)[number];
 

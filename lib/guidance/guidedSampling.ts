@@ -7,7 +7,7 @@ import { SeededNoise } from '../samplers/seededNoise';
 import { EULER } from '../ode/tableaus';
 import { MainSampler, SamplerState, disposeSamplerState } from '../samplers';
 import { tidyResult } from '../tidyResult';
-import { GuidanceSettings } from './guidanceSettings';
+import { GuidanceSettings, usesOneStepEstimate } from './guidanceSettings';
 import { guidanceStepSize, rms } from './rho';
 
 /** What happened at one (main step, repeat). */
@@ -96,10 +96,8 @@ function guidanceAt(
   const t = sampler.timesteps[i];
   const reference = { ...prediction, cfgScale: denoiser.cfgScale };
   return tidyResult(() => {
-    // FreeDoM and Universal Guidance differentiate the one-step estimate x0hat = (x_t - sqrt(1 - abar) eps) /
-    // sqrt(abar) (one Euler step; whatever --tableau says for SAG): its eps is the main prediction's, so the
-    // gradient costs one VJP and no forward.
-    const oneStep = settings.method === 'freedom' || settings.method === 'ug';
+    // The one-step estimate's eps is the main prediction's: its gradient costs one VJP and no forward.
+    const oneStep = usesOneStepEstimate(settings.method);
     const n = oneStep ? 1 : settings.n(guidedIndex, guidedCount);
     const problem = makeEstimateProblem(denoiser.eps, denoiser.schedule, t, {
       n,

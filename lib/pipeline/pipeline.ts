@@ -16,6 +16,7 @@ import { useVjpGraphs } from '../models/vjpGraphSwitch';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { GenerateOptions, optionSpec } from '../options/generateOptions';
 import { EULER } from '../ode/tableaus';
+import { usesOneStepEstimate } from '../guidance/guidanceSettings';
 import { generateOptionsFromJson } from '../options/optionsJson';
 import { InvalidOptionError } from '../options/invalidOption';
 import { resolveGenerateOptions } from '../options/resolveGenerateOptions';
@@ -164,8 +165,8 @@ export class Pipeline {
       if (o.prompt) warn('this model is unconditional: the prompt is ignored');
       o.cfg = 1;
     }
-    // FreeDoM and UG guide through the one-step estimate: record what runs, not an unused default.
-    if (o.method === 'freedom' || o.method === 'ug') {
+    // Record the estimate that runs, not an unused default.
+    if (usesOneStepEstimate(o.method)) {
       if (partial.n !== undefined && partial.n !== 1)
         warn(
           `--n ${optionSpec('n').show(partial.n)} is ignored: ${o.method} uses the one-step estimate (n = 1)`,

@@ -18,7 +18,8 @@ export function shardFrameJobs(
   return jobs.filter((_, i) => Math.floor(i / batch) % shard.count === shard.index);
 }
 
-const frameName = (index: number) => String(index).padStart(4, '0');
+/** A frame's file name without extension: its index with four digits (0000, 0001, ...). */
+export const frameName = (index: number) => String(index).padStart(4, '0');
 
 /** Writes a stylized frame to `dir`: the image as `<index>.png`, its loss and time as `<index>.json`. */
 export async function writeStylizedFrame(dir: string, frame: StylizedFrame): Promise<void> {

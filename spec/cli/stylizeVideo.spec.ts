@@ -22,20 +22,46 @@ interface VideoReport {
   flicker: { input: number; stylized: number; baseline: number | null; stylizedRelative: number };
 }
 
+/** `stylize-video --demo` on `frames` frames of `steps` steps into `out`, and further flags. */
+const demoArgs = (frames: number, steps: number, out: string, ...extra: string[]) => [
+  'stylize-video',
+  '--demo',
+  '--frames',
+  String(frames),
+  '--steps',
+  String(steps),
+  ...extra,
+  '--out',
+  out,
+];
+
+/** `stylize-video <input> --style STYLE` on `frames` frames of `steps` steps into `out`. */
+const inputArgs = (input: string, frames: number, steps: number, out: string) => [
+  'stylize-video',
+  input,
+  '--style',
+  STYLE,
+  '--frames',
+  String(frames),
+  '--steps',
+  String(steps),
+  '--out',
+  out,
+];
+
+const readReport = (dir: string) =>
+  JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as VideoReport & { workers: number };
+
+/** The largest difference of one pixel channel between two image files. */
+function worstPixelDifference(a: string, b: string): number {
+  const [x, y] = [a, b].map((file) => readImageFile(file).data);
+  return x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
+}
+
 describe('sag stylize-video', () => {
   test('--demo: frames, GIFs and a report; every frame closer to the style than the unguided run', async () => {
     const out = path.join(tmp, 'demo');
-    const run = await runCli([
-      'stylize-video',
-      '--demo',
-      '--frames',
-      '4',
-      '--steps',
-      '30',
-      '--baseline',
-      '--out',
-      out,
-    ]);
+    const run = await runCli(demoArgs(4, 30, out, '--baseline'));
     expect(run.code).toBe(0);
     for (const f of ['stylized.gif', 'input.gif', 'baseline.gif', 'report.json'])
       expect(fs.existsSync(path.join(out, f))).toBe(true);
@@ -47,7 +73,7 @@ describe('sag stylize-video', () => {
     ]);
     const gif = new GifReader(fs.readFileSync(path.join(out, 'stylized.gif')));
     expect([gif.numFrames(), gif.width, gif.height]).toEqual([4, 32, 32]);
-    const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as VideoReport;
+    const report = readReport(out);
     expect(report.frames).toBe(4);
     for (const frame of report.perFrame)
       expect(frame.styleLoss).toBeLessThan(frame.baselineStyleLoss as number);
@@ -57,73 +83,48 @@ describe('sag stylize-video', () => {
 
     // Four frames as one batch: the same unguided frames (same noise, own init images), guided ones still closer.
     const batched = path.join(tmp, 'demo-batch');
-    const batchRun = await runCli([
-      'stylize-video',
-      '--demo',
-      '--frames',
-      '4',
-      '--steps',
-      '30',
-      '--baseline',
-      '--batch',
-      '4',
-      '--out',
-      batched,
-    ]);
+    const batchRun = await runCli(demoArgs(4, 30, batched, '--baseline', '--batch', '4'));
     expect(batchRun.code).toBe(0);
-    const batchReport = JSON.parse(fs.readFileSync(path.join(batched, 'report.json'), 'utf8')) as VideoReport;
+    const batchReport = readReport(batched);
     for (const frame of batchReport.perFrame)
       expect(frame.styleLoss).toBeLessThan(frame.baselineStyleLoss as number);
     for (const f of fs.readdirSync(path.join(out, 'baseline'))) {
-      const [a, b] = [out, batched].map((d) => readImageFile(path.join(d, 'baseline', f)).data);
-      const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+      const worst = worstPixelDifference(path.join(out, 'baseline', f), path.join(batched, 'baseline', f));
       expect(worst).toBeLessThanOrEqual(1);
     }
 
     // The GIF it wrote is an input too (and a folder of frames is another).
     for (const input of [path.join(out, 'input.gif'), path.join(out, 'input')]) {
       const again = path.join(tmp, `again-${path.basename(input)}`);
-      const second = await runCli([
-        'stylize-video',
-        input,
-        '--style',
-        STYLE,
-        '--frames',
-        '2',
-        '--steps',
-        '10',
-        '--out',
-        again,
-      ]);
+      const second = await runCli(inputArgs(input, 2, 10, again));
       expect(second.code).toBe(0);
       expect(fs.readdirSync(path.join(again, 'frames'))).toHaveLength(2);
     }
   });
 
   test('--workers 2: worker processes stylize the same frames as one process', async () => {
-    const args = (out: string) => ['stylize-video', '--demo', '--frames', '4', '--steps', '20', '--out', out];
     const single = path.join(tmp, 'single');
-    expect((await runCli(args(single))).code).toBe(0);
+    expect((await runCli(demoArgs(4, 20, single))).code).toBe(0);
     const workers = path.join(tmp, 'workers');
     const root = path.join(__dirname, '..', '..');
     const child = spawnSync(
       process.execPath,
-      ['--import', 'tsx', path.join(root, 'bin', 'sag.ts'), ...args(workers), '--workers', '2'],
+      ['--import', 'tsx', path.join(root, 'bin', 'sag.ts'), ...demoArgs(4, 20, workers), '--workers', '2'],
       { cwd: root, encoding: 'utf8', env: { ...process.env, SAG_WASM_THREADS: '2' } },
     );
     expect(child.stderr).toMatch(/stylized frames 4\/4 \(2 workers\)/);
     expect(child.status).toBe(0);
-    const report = (dir: string) =>
-      JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as VideoReport & { workers: number };
-    expect(report(workers).workers).toBe(2);
+    expect(readReport(workers).workers).toBe(2);
     // Two processes of one thread each against one of two threads: the same frames up to float rounding.
-    report(single).perFrame.forEach((frame, i) =>
-      expect(Math.abs(report(workers).perFrame[i].styleLoss / frame.styleLoss - 1)).toBeLessThan(1e-3),
+    readReport(single).perFrame.forEach((frame, i) =>
+      expect(Math.abs(readReport(workers).perFrame[i].styleLoss / frame.styleLoss - 1)).toBeLessThan(1e-3),
     );
     for (const name of fs.readdirSync(path.join(single, 'frames'))) {
-      const a = readImageFile(path.join(single, 'frames', name)).data;
-      const b = readImageFile(path.join(workers, 'frames', name)).data;
-      expect(Math.max(...a.map((v, k) => Math.abs(v - b[k])))).toBeLessThanOrEqual(2);
+      const worst = worstPixelDifference(
+        path.join(single, 'frames', name),
+        path.join(workers, 'frames', name),
+      );
+      expect(worst).toBeLessThanOrEqual(2);
     }
   }, 240_000);
 
@@ -162,33 +163,11 @@ describe('sag stylize-video', () => {
     );
   (ffmpeg ? test : test.skip)('--video writes an mp4 through ffmpeg, and an mp4 is an input', async () => {
     const out = path.join(tmp, 'mp4');
-    const run = await runCli([
-      'stylize-video',
-      '--demo',
-      '--frames',
-      '3',
-      '--steps',
-      '10',
-      '--video',
-      'demo.mp4',
-      '--out',
-      out,
-    ]);
+    const run = await runCli(demoArgs(3, 10, out, '--video', 'demo.mp4'));
     expect(run.code).toBe(0);
     expect(fs.statSync(path.join(out, 'demo.mp4')).size).toBeGreaterThan(0);
     const again = path.join(tmp, 'from-mp4');
-    const second = await runCli([
-      'stylize-video',
-      path.join(out, 'demo.mp4'),
-      '--style',
-      STYLE,
-      '--frames',
-      '3',
-      '--steps',
-      '10',
-      '--out',
-      again,
-    ]);
+    const second = await runCli(inputArgs(path.join(out, 'demo.mp4'), 3, 10, again));
     expect(second.code).toBe(0);
     expect(fs.readdirSync(path.join(again, 'frames'))).toHaveLength(3);
   });
