@@ -27,6 +27,11 @@ export default tseslint.config(
     },
   },
   {
+    // Build scripts run in Node.
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { URL: 'readonly', process: 'readonly', console: 'readonly' } },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: {
       globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly' },

@@ -14,6 +14,7 @@ import { evalEstimateCommand } from './commands/evalEstimate';
 import { evalGuidanceCommand } from './commands/evalGuidance';
 import { generateCommand, stylizeCommand } from './commands/generate';
 import { infoCommand } from './commands/info';
+import { serveCommand } from './commands/serve';
 import { frameJobsCommand } from './commands/frameJobs';
 import { stylizeVideoCommand } from './commands/stylizeVideo';
 
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   program.addCommand(frameJobsCommand(), { hidden: true });
   program.addCommand(convertCommand());
   program.addCommand(infoCommand());
+  program.addCommand(serveCommand());
   exitWithBadInputCode(program);
   return program;
 }

@@ -10,7 +10,7 @@ export { TorchCheckpointFile } from './io/torchCheckpoint';
 export { openTensorFile } from './io/tensorFile';
 export type { TensorFile } from './io/tensorFile';
 export type { TensorDtype } from './io/tensorDtype';
-export { readAestheticHead } from './losses/aestheticHead';
+export { readAestheticHead } from './losses/aestheticHeadFile';
 export type { AestheticHead } from './losses/aestheticHead';
 export { SyntheticEpsNet, DEFAULT_SYNTHETIC_EPS_NET } from './models/syntheticEpsNet';
 export type { SyntheticEpsNetOptions } from './models/syntheticEpsNet';

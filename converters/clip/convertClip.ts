@@ -10,7 +10,8 @@ import { readJsonConfig } from '../sd/diffusersConfig';
 import { CheckpointWeights } from '../weights/weightSource';
 import { parseClipTextConfig, parseClipVisionConfig } from './clipConfig';
 import { clipTextGraph, clipVisionGraph } from './clipGraph';
-import { ClipManifest, SAG_MANIFEST_VERSION, writeSagManifest } from '../../lib/models/sagManifest';
+import { ClipManifest, SAG_MANIFEST_VERSION } from '../../lib/models/sagManifest';
+import { writeSagManifest } from '../../lib/models/sagManifestFile';
 
 export const CLIP_DEFAULT_MEAN = [0.48145466, 0.4578275, 0.40821073];
 export const CLIP_DEFAULT_STD = [0.26862954, 0.26130258, 0.27577711];

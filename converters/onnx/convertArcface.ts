@@ -9,7 +9,8 @@ import { WeightShardWriter } from '../graph/weightShardWriter';
 import { writeAtomically } from '../outputDirectory';
 import { readOnnxModel } from './onnxModel';
 import { OnnxToGraph } from './onnxToGraph';
-import { ArcfaceManifest, SAG_MANIFEST_VERSION, writeSagManifest } from '../../lib/models/sagManifest';
+import { ArcfaceManifest, SAG_MANIFEST_VERSION } from '../../lib/models/sagManifest';
+import { writeSagManifest } from '../../lib/models/sagManifestFile';
 
 /** `sag convert arcface`: an insightface-style ONNX face-recognition model -> arcface/ graph model + sag.json. */
 export async function convertArcface(

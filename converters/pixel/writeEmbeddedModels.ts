@@ -9,7 +9,8 @@ import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';
 import { classifierGraph } from './classifierGraph';
 import { pixelUnetGraph } from './pixelUnetGraph';
-import { SAG_MANIFEST_VERSION, writeSagManifest } from '../../lib/models/sagManifest';
+import { SAG_MANIFEST_VERSION } from '../../lib/models/sagManifest';
+import { writeSagManifest } from '../../lib/models/sagManifestFile';
 
 /** Writes a pixel diffusion model directory (unet/, scheduler/, sag.json) from a training checkpoint. */
 /** Inputs for probing the pixel UNet's shapes (the image size is fixed at 32). */

@@ -1,7 +1,8 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { appendVjpGraphOrWarn } from '../graph/vjp/appendVjpGraph';
-import { ControlNetManifest, SAG_MANIFEST_VERSION, writeSagManifest } from '../../lib/models/sagManifest';
+import { ControlNetManifest, SAG_MANIFEST_VERSION } from '../../lib/models/sagManifest';
+import { writeSagManifest } from '../../lib/models/sagManifestFile';
 import { ConversionOptions } from '../conversionOptions';
 import { writeGraphModel } from '../graph/writeGraphModel';
 import { writeAtomically } from '../outputDirectory';

@@ -12,12 +12,8 @@ import { CheckpointWeights } from '../weights/weightSource';
 import { StableDiffusionSource, diffusersDirectorySource } from './stableDiffusionSource';
 import { UnetConfig, UnetGraph, parseUnetConfig, unetSkipChannels, unetSkipSides } from './unetGraph';
 import { VaeConfig, VaeGraph, parseVaeConfig } from './vaeGraph';
-import {
-  ComponentShapes,
-  SAG_MANIFEST_VERSION,
-  StableDiffusionManifest,
-  writeSagManifest,
-} from '../../lib/models/sagManifest';
+import { ComponentShapes, SAG_MANIFEST_VERSION, StableDiffusionManifest } from '../../lib/models/sagManifest';
+import { writeSagManifest } from '../../lib/models/sagManifestFile';
 
 export const TOKENIZER_FILES = [
   'vocab.json',

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { openTensorFile } from '../../lib/io/tensorFile';
-import { SAG_MANIFEST_VERSION, VaeManifest, writeSagManifest } from '../../lib/models/sagManifest';
+import { SAG_MANIFEST_VERSION, VaeManifest } from '../../lib/models/sagManifest';
+import { writeSagManifest } from '../../lib/models/sagManifestFile';
 import { ConversionOptions } from '../conversionOptions';
 import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';

@@ -3,7 +3,7 @@ import { estimateGradient } from '../adjoint';
 import { Denoiser } from '../guidance/denoiser';
 import { ConvertedGraph } from '../models/convertedGraph';
 import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
-import { sagManifestFormat } from '../models/sagManifest';
+import { sagManifestFormat } from '../models/sagManifestFile';
 import { ControlNetModel } from '../models/controlNetModel';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { makeEstimateProblem } from '../ode';

@@ -65,7 +65,7 @@ export async function evaluateEstimates(
   );
   if (o.guidance.length === 0) throw new Error('guidance: eval estimate needs a guidance loss (e.g. class)');
   const denoiser = pipeline.createDenoiser(o, warn);
-  const loss = buildGuidanceLoss(pipeline.lossModels, o) as ImageLoss;
+  const loss = buildGuidanceLoss(pipeline.lossModels, o, pipeline.readImage) as ImageLoss;
   const lossOnEstimate = (x0: tf.Tensor) => loss(denoiser.toImage(x0));
   const per = new Map<string, { err: number[]; loss: number[]; cos: number[]; ms: number[] }>();
   const referenceLosses = new Map<number, number[]>();

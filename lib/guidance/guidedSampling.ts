@@ -30,6 +30,23 @@ export interface StepRecord {
   guidanceMs: number | null;
 }
 
+/**
+ * The tensors of one (main step, repeat), lent to `onStepTensors` until it returns (or its promise settles): clone
+ * what is kept.
+ */
+export interface StepTensors {
+  step: number;
+  timestep: number;
+  /** x_t, the sample the step starts from (sampler space). */
+  x: tf.Tensor;
+  /** The main prediction at x_t (after classifier-free guidance). */
+  eps: tf.Tensor;
+  /** The clean estimate the guidance judged (n-step for SAG, one-step for FreeDoM and UG); null when unguided. */
+  estimate: tf.Tensor | null;
+  /** The n of `estimate` (null when unguided). */
+  n: number | null;
+}
+
 export interface GuidedSamplingRun {
   denoiser: Denoiser;
   sampler: MainSampler;
@@ -46,6 +63,8 @@ export interface GuidedSamplingRun {
    */
   splitTiming?: boolean;
   onStep?: (record: StepRecord, done: number, total: number) => void;
+  /** Sees each step's sample, prediction and judged estimate before the step is taken (previews). */
+  onStepTensors?: (view: StepTensors) => void | Promise<void>;
 }
 
 export function isGuidedStep(settings: GuidanceSettings, i: number): boolean {
@@ -77,6 +96,8 @@ interface Guidance {
   loss: tf.Scalar;
   rho: tf.Scalar;
   n: number;
+  /** The judged clean estimate, kept only for onStepTensors. */
+  estimate: tf.Tensor | null;
 }
 
 /**
@@ -106,7 +127,8 @@ function guidanceAt(
       remainingTimesteps: sampler.timesteps.slice(i),
     });
     const g = estimateGradient(settings.grad, problem, x, run.lossOnSample, { eps0: prediction.eps });
-    g.x0hat.dispose();
+    const estimate = run.onStepTensors ? g.x0hat : null;
+    if (!estimate) g.x0hat.dispose();
     if (settings.method === 'ug') {
       // Universal Guidance forward guidance: eps_hat = eps + s0 sqrt(1 - abar_t) dL(x0hat(x_t))/dx_t.
       const direction = tf.mul(g.grad, Math.sqrt(1 - sampler.abarAt(i)));
@@ -118,10 +140,10 @@ function guidanceAt(
         reference,
         settings.rho.max,
       );
-      return { direction, loss: g.loss, rho, n };
+      return { direction, loss: g.loss, rho, n, estimate };
     }
     const rho = guidanceStepSize(settings.rho.mode, settings.rho.scale, g.grad, reference, settings.rho.max);
-    return { direction: g.grad, loss: g.loss, rho, n };
+    return { direction: g.grad, loss: g.loss, rho, n, estimate };
   });
 }
 
@@ -158,6 +180,14 @@ export async function guidedStep(
       if (guidance) await settle(finiteFlag(guidance.direction), 'guidance gradient', i, settings.method);
       guidanceMs = guidance ? performance.now() - guidanceBegin : 0;
     }
+    await run.onStepTensors?.({
+      step: i,
+      timestep: t,
+      x,
+      eps: prediction.eps,
+      estimate: guidance?.estimate ?? null,
+      n: guidance?.n ?? null,
+    });
     const g = guidance;
     const {
       prev,
@@ -221,7 +251,10 @@ export async function guidedStep(
     };
   } finally {
     tf.dispose([prediction.eps, prediction.guidanceDelta].filter((v): v is tf.Tensor => v !== null));
-    if (guidance) tf.dispose([guidance.direction, guidance.loss, guidance.rho]);
+    if (guidance)
+      tf.dispose(
+        [guidance.direction, guidance.loss, guidance.rho, guidance.estimate].filter((v) => v !== null),
+      );
   }
 }
 

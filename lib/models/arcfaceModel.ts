@@ -1,7 +1,8 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ConvertedGraph } from './convertedGraph';
-import { ArcfaceManifest, readSagManifest } from './sagManifest';
+import { ArcfaceManifest } from './sagManifest';
+import { readSagManifest } from './sagManifestFile';
 
 /** A converted ArcFace directory (`sag convert arcface`): aligned faces in [-1, 1], NHWC -> embeddings. */
 export class ArcfaceModel {

@@ -3,7 +3,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ClipTokenizer } from './clipTokenizer';
 import { ConvertedGraph } from './convertedGraph';
-import { ClipManifest, readSagManifest } from './sagManifest';
+import { ClipManifest } from './sagManifest';
+import { readSagManifest } from './sagManifestFile';
 
 export interface ClipImageOutputs {
   /** L2-normalised projected image embeddings [B, P]. */

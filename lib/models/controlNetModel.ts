@@ -1,7 +1,8 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { ConvertedGraph } from './convertedGraph';
-import { ControlNetManifest, readSagManifest } from './sagManifest';
+import { ControlNetManifest } from './sagManifest';
+import { readSagManifest } from './sagManifestFile';
 
 /** ControlNet residuals for one UNet call: one per skip connection, and the mid block's. */
 export interface ControlResiduals {

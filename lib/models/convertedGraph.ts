@@ -1,7 +1,7 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { loadGraphModelDir } from './loadGraphModelDir';
+import { directoryModelFiles } from '../io/directoryModelFiles';
+import { ModelFiles } from '../io/modelFiles';
+import { graphModelHandler } from './loadGraphModelDir';
 import { useVjpGraphs } from './vjpGraphSwitch';
 
 /** What a converted model.json records about its VJP graph (userDefinedMetadata.sagVjp). */
@@ -33,9 +33,14 @@ export class ConvertedGraph {
   ) {}
 
   static async load(dir: string): Promise<ConvertedGraph> {
-    if (!fs.existsSync(path.join(dir, 'model.json')))
-      throw new Error(`${dir}: converted model missing (no model.json; run 'sag convert')`);
-    return new ConvertedGraph(dir, await loadGraphModelDir(dir));
+    return ConvertedGraph.fromFiles(directoryModelFiles(dir));
+  }
+
+  /** A converted graph from a directory or a URL (`dir` is then its location). */
+  static async fromFiles(files: ModelFiles): Promise<ConvertedGraph> {
+    if (!(await files.has('model.json')))
+      throw new Error(`${files.location}: converted model missing (no model.json; run 'sag convert')`);
+    return new ConvertedGraph(files.location, await tf.loadGraphModel(graphModelHandler(files)));
   }
 
   /**

@@ -1,10 +1,10 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { directoryModelFiles } from '../io/directoryModelFiles';
+import { ModelFiles, readJson } from '../io/modelFiles';
 import { resizeBilinear } from '../nn/bilinearResize';
 import { ConvertedGraph } from './convertedGraph';
 import { TopologyNode, penultimateNodeName } from './penultimateNode';
-import { ClassifierManifest, readSagManifest } from './sagManifest';
+import { ClassifierManifest, loadSagManifest } from './sagManifest';
 
 /**
  * An image classifier graph model directory (sag.json format 'sag-classifier'): input images in [0, 1] NHWC of
@@ -15,11 +15,21 @@ export class ImageClassifier {
     readonly dir: string,
     readonly manifest: ClassifierManifest,
     readonly graph: ConvertedGraph,
+    private readonly topology: TopologyNode[],
   ) {}
 
   static async load(dir: string): Promise<ImageClassifier> {
-    const manifest = readSagManifest(dir, 'sag-classifier');
-    return new ImageClassifier(dir, manifest, await ConvertedGraph.load(path.join(dir, 'classifier')));
+    return ImageClassifier.fromFiles(directoryModelFiles(dir));
+  }
+
+  /** From a directory or a URL. */
+  static async fromFiles(files: ModelFiles): Promise<ImageClassifier> {
+    const manifest = await loadSagManifest(files, 'sag-classifier');
+    const graph = await ConvertedGraph.fromFiles(files.at('classifier'));
+    const json = (await readJson(files.at('classifier'), 'model.json')) as {
+      modelTopology: { node: TopologyNode[] };
+    };
+    return new ImageClassifier(files.location, manifest, graph, json.modelTopology.node);
   }
 
   get classes(): number {
@@ -62,11 +72,7 @@ export class ImageClassifier {
    * sets). Not differentiable. Caller owns the result.
    */
   embedding(image: tf.Tensor4D): tf.Tensor2D {
-    if (this.embeddingNode === null) {
-      const file = path.join(this.dir, 'classifier', 'model.json');
-      const topology = JSON.parse(fs.readFileSync(file, 'utf8')).modelTopology as { node: TopologyNode[] };
-      this.embeddingNode = penultimateNodeName(topology.node, 'logits');
-    }
+    if (this.embeddingNode === null) this.embeddingNode = penultimateNodeName(this.topology, 'logits');
     const node = this.embeddingNode;
     return tf.tidy(() => {
       const features = this.graph.execute({ image: this.fit(image) }, [node])[0];

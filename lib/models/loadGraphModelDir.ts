@@ -1,23 +1,22 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { directoryModelFiles } from '../io/directoryModelFiles';
+import { ModelFiles, joinLocation, readJson } from '../io/modelFiles';
 
-/** A tfjs IOHandler reading model.json and its shards with fs (no tfjs-node needed). */
-export function fileSystemHandler(dir: string): tf.io.IOHandler {
+/** A tfjs IOHandler reading model.json and its shards through `files` (no tfjs-node, no fetch of tfjs's own). */
+export function graphModelHandler(files: ModelFiles): tf.io.IOHandler {
   return {
     load: async () => {
-      const file = path.join(dir, 'model.json');
-      if (!fs.existsSync(file)) throw new Error(`${dir}: not a converted model directory (no model.json)`);
-      const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+      if (!(await files.has('model.json')))
+        throw new Error(`${files.location}: not a converted model directory (no model.json)`);
+      const json = (await readJson(files, 'model.json')) as tf.io.ModelJSON;
       const weightSpecs: tf.io.WeightsManifestEntry[] = [];
       const buffers: ArrayBuffer[] = [];
-      for (const group of json.weightsManifest as tf.io.WeightsManifestConfig) {
+      for (const group of json.weightsManifest) {
         weightSpecs.push(...group.weights);
         for (const p of group.paths) {
-          const shard = path.join(dir, p);
-          if (!fs.existsSync(shard)) throw new Error(`${shard}: weight shard missing`);
-          const b = fs.readFileSync(shard);
-          buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+          if (!(await files.has(p)))
+            throw new Error(`${joinLocation(files.location, p)}: weight shard missing`);
+          buffers.push(await files.readBytes(p));
         }
       }
       return {
@@ -36,7 +35,7 @@ export function fileSystemHandler(dir: string): tf.io.IOHandler {
 
 /** Loads a graph model directory written by `sag convert`. The caller disposes the model. */
 export async function loadGraphModelDir(dir: string): Promise<tf.GraphModel> {
-  return tf.loadGraphModel(fileSystemHandler(dir));
+  return tf.loadGraphModel(graphModelHandler(directoryModelFiles(dir)));
 }
 
 /**

@@ -1,7 +1,8 @@
-import * as path from 'path';
-import { NoiseSchedule, readSchedulerConfig } from '../schedule';
+import { directoryModelFiles } from '../io/directoryModelFiles';
+import { ModelFiles } from '../io/modelFiles';
+import { NoiseSchedule, loadSchedulerConfig } from '../schedule';
 import { ConvertedGraph } from './convertedGraph';
-import { PixelDiffusionManifest, readSagManifest } from './sagManifest';
+import { PixelDiffusionManifest, loadSagManifest } from './sagManifest';
 
 /** A pixel-space unconditional diffusion model directory (sag.json format 'sag-pixel-diffusion'). */
 export class PixelDiffusionModel {
@@ -13,14 +14,15 @@ export class PixelDiffusionModel {
   ) {}
 
   static async load(dir: string): Promise<PixelDiffusionModel> {
-    const manifest = readSagManifest(dir, 'sag-pixel-diffusion');
-    const unet = await ConvertedGraph.load(path.join(dir, 'unet'));
-    return new PixelDiffusionModel(
-      dir,
-      manifest,
-      unet,
-      new NoiseSchedule(readSchedulerConfig(path.join(dir, 'scheduler'))),
-    );
+    return PixelDiffusionModel.fromFiles(directoryModelFiles(dir));
+  }
+
+  /** From a directory or a URL (browsers load the embedded model this way). */
+  static async fromFiles(files: ModelFiles): Promise<PixelDiffusionModel> {
+    const manifest = await loadSagManifest(files, 'sag-pixel-diffusion');
+    const schedule = new NoiseSchedule(await loadSchedulerConfig(files.at('scheduler')));
+    const unet = await ConvertedGraph.fromFiles(files.at('unet'));
+    return new PixelDiffusionModel(files.location, manifest, unet, schedule);
   }
 
   get imageSize(): number {

@@ -1,5 +1,4 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import { ModelFiles, joinLocation, readJson } from '../io/modelFiles';
 
 /** The sag.json version this sag writes and reads. A directory written by a newer sag is refused, not guessed at. */
 export const SAG_MANIFEST_VERSION = 1;
@@ -225,31 +224,16 @@ export function validateSagManifest<F extends SagFormat>(
   return manifest as unknown as ManifestByFormat[F];
 }
 
-/** The format of a model directory's sag.json, or an error saying why it is not a converted model directory. */
-export function sagManifestFormat(dir: string): SagFormat {
-  return validateSagManifest(readManifestFile(dir), path.join(dir, 'sag.json')).format;
-}
-
-function readManifestFile(dir: string): unknown {
-  const file = path.join(dir, 'sag.json');
-  if (!fs.existsSync(dir)) throw new Error(`${dir}: model directory not found`);
-  if (!fs.existsSync(file))
-    throw new Error(`${dir}: not a converted model directory (no sag.json; run 'sag convert')`);
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
-  }
-}
-
-/** Reads and validates a converted directory's sag.json for the given format. */
-export function readSagManifest<F extends SagFormat>(dir: string, format: F): ManifestByFormat[F] {
-  return validateSagManifest(readManifestFile(dir), path.join(dir, 'sag.json'), format);
-}
-
-/** Writes sag.json into `dir`, validated first so that no converter can write one its loader would refuse. */
-export function writeSagManifest(dir: string, manifest: SagManifest): void {
-  const file = path.join(dir, 'sag.json');
-  validateSagManifest(manifest, file);
-  fs.writeFileSync(file, JSON.stringify(manifest, null, 2));
+/** Reads and validates the sag.json of model files (a directory or a URL) for the given format. */
+export async function loadSagManifest<F extends SagFormat>(
+  files: ModelFiles,
+  format: F,
+): Promise<ManifestByFormat[F]> {
+  if (!(await files.has('sag.json')))
+    throw new Error(`${files.location}: not a converted model directory (no sag.json; run 'sag convert')`);
+  return validateSagManifest(
+    await readJson(files, 'sag.json'),
+    joinLocation(files.location, 'sag.json'),
+    format,
+  );
 }

@@ -1,10 +1,12 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { SchedulerConfig, readSchedulerConfig } from '../schedule';
+import { SchedulerConfig } from '../schedule';
+import { readSchedulerConfig } from '../schedule/schedulerConfigFile';
 import { ClipTokenizer } from './clipTokenizer';
 import { ControlResiduals, residualFeeds } from './controlNetModel';
 import { ConvertedGraph } from './convertedGraph';
-import { StableDiffusionManifest, readSagManifest, sagManifestFormat } from './sagManifest';
+import { StableDiffusionManifest } from './sagManifest';
+import { readSagManifest, sagManifestFormat } from './sagManifestFile';
 
 /** The VAE fields of a 'sag-vae' or 'sag-stable-diffusion' directory. */
 function readVaeManifest(dir: string): {

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { imageFileToTensor } from '../io/imageFile';
-import { AestheticHead } from '../losses/aestheticHead';
+import type { AestheticHead } from '../losses/aestheticHead';
 import { createAestheticLoss } from '../losses/aestheticLoss';
 import { createClassifierLoss, createClassifierStyleLoss } from '../losses/classifierLoss';
 import { createClipScoreLoss } from '../losses/clipScoreLoss';
@@ -14,6 +13,7 @@ import { ImageClassifier } from '../models/imageClassifier';
 import { GenerateOptions } from '../options/generateOptions';
 import { InvalidOptionError } from '../options/invalidOption';
 import { LossKind, classIndexOf } from '../options/lossOptions';
+import { OptionImageReader } from './optionImages';
 
 /** The networks the losses are built on; null where the pipeline was loaded without one. */
 export interface LossModels {
@@ -29,14 +29,26 @@ export interface LossModels {
  * The weighted sum of the losses in `o.guidance`, or null when unguided. The caller disposes it. Options are
  * already validated (resolveGenerateOptions); what is checked here is that the needed models were loaded.
  */
-export function buildGuidanceLoss(models: LossModels, o: GenerateOptions): ImageLoss | null {
+export function buildGuidanceLoss(
+  models: LossModels,
+  o: GenerateOptions,
+  readImage: OptionImageReader,
+): ImageLoss | null {
   if (o.guidance.length === 0) return null;
   return weightedSum(
-    o.guidance.map((kind) => ({ loss: lossOfKind(models, kind, o), weight: o.lossWeights[kind] ?? 1 })),
+    o.guidance.map((kind) => ({
+      loss: lossOfKind(models, kind, o, readImage),
+      weight: o.lossWeights[kind] ?? 1,
+    })),
   );
 }
 
-function lossOfKind(models: LossModels, kind: LossKind, o: GenerateOptions): ImageLoss {
+function lossOfKind(
+  models: LossModels,
+  kind: LossKind,
+  o: GenerateOptions,
+  optionImage: OptionImageReader,
+): ImageLoss {
   const need = <T>(model: T | null, what: string): T => {
     if (!model) throw new Error(`guidance ${kind} needs ${what}`);
     return model;
@@ -98,18 +110,5 @@ function lossOfKind(models: LossModels, kind: LossKind, o: GenerateOptions): Ima
         target,
       );
     }
-  }
-}
-
-/** An image an option names, as [1, H, W, 3]; a file that cannot be read is an error of that option. */
-export function optionImage(
-  option: 'style' | 'ref' | 'initImage' | 'control',
-  file: string,
-  size?: [number, number],
-): tf.Tensor4D {
-  try {
-    return imageFileToTensor(file, 3, size);
-  } catch (e) {
-    throw new InvalidOptionError(option, (e as Error).message);
   }
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Denoiser } from '../guidance/denoiser';
 import { MainSampler } from '../samplers';
 import { SeededNoise } from '../samplers/seededNoise';
-import { optionImage } from './guidanceLoss';
+import { OptionImageReader } from './optionImages';
 
 /**
  * Inputs that differ per image of a batch (the frames of a video run as one batch). The caller owns the tensors.
@@ -33,6 +33,7 @@ export function initialSample(
   noise: SeededNoise,
   shape: [number, number, number, number],
   img2img: { initImage: string | null; strength: number; steps: number; size: [number, number] },
+  optionImage: OptionImageReader,
   perImage: PerImageInputs = {},
 ): InitialSample {
   // Shared noise: every image gets the noise a one-image run with this seed gets (the frames of a video).

@@ -2,7 +2,7 @@ export {
   BETA_SCHEDULES,
   SD_V1_SCHEDULER,
   parseSchedulerConfig,
-  readSchedulerConfig,
+  loadSchedulerConfig,
 } from './schedulerConfig';
 export { DEFAULT_DPM_SOLVER, PREDICTION_TYPES } from './schedulerConfig';
 export type { BetaSchedule, DpmSolverSettings, PredictionType, SchedulerConfig } from './schedulerConfig';

@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import { ModelFiles, joinLocation, readJson } from '../io/modelFiles';
 
 export const BETA_SCHEDULES = ['linear', 'scaled_linear', 'squaredcos_cap_v2'] as const;
 export type BetaSchedule = (typeof BETA_SCHEDULES)[number];
@@ -166,16 +166,12 @@ export function parseSchedulerConfig(raw: unknown, source = 'scheduler config'):
   }
   return config;
 }
-/** Reads `scheduler_config.json` (a file, or a directory containing one). */
-export function readSchedulerConfig(path: string): SchedulerConfig {
-  let file = path;
-  if (fs.existsSync(path) && fs.statSync(path).isDirectory()) file = `${path}/scheduler_config.json`;
-  if (!fs.existsSync(file)) throw new Error(`${file}: scheduler config not found`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  return parseSchedulerConfig(raw, file);
+/** Reads `scheduler_config.json` of model files (a directory or a URL). */
+export async function loadSchedulerConfig(files: ModelFiles): Promise<SchedulerConfig> {
+  if (!(await files.has('scheduler_config.json')))
+    throw new Error(`${joinLocation(files.location, 'scheduler_config.json')}: scheduler config not found`);
+  return parseSchedulerConfig(
+    await readJson(files, 'scheduler_config.json'),
+    joinLocation(files.location, 'scheduler_config.json'),
+  );
 }

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { writeSafetensors } from '../../converters/weights/safetensorsWriter';
-import { readAestheticHead } from '../../lib/losses/aestheticHead';
+import { readAestheticHead } from '../../lib/losses/aestheticHeadFile';
 import { seededRandom } from '../../lib/seededRandom';
 import { makeTempDir } from '../helpers/tempDir';
 

@@ -1,12 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
-import {
-  SAG_MANIFEST_VERSION,
-  readSagManifest,
-  validateSagManifest,
-  writeSagManifest,
-} from '../../lib/models/sagManifest';
+import { SAG_MANIFEST_VERSION, validateSagManifest } from '../../lib/models/sagManifest';
+import { readSagManifest, writeSagManifest } from '../../lib/models/sagManifestFile';
 import { runCli } from '../helpers/runCli';
 import { copyDir, makeTempDir } from '../helpers/tempDir';
 

@@ -33,6 +33,10 @@ describe('layering: no import runs against the architecture', () => {
     expect(arrowsInto(['lib', 'bin', 'converters'], 'weights')).toEqual([]);
   });
 
+  test('the library and the CLI import nothing from the browser page (web/)', () => {
+    expect(arrowsInto(['lib', 'bin'], 'web')).toEqual([]);
+  });
+
   test('the guided sampling loop does not import the pipeline built on it', () => {
     expect(arrowsInto(['lib/guidance'], path.join('lib', 'pipeline'))).toEqual([]);
   });

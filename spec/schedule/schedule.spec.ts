@@ -1,13 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  NoiseSchedule,
-  SD_V1_SCHEDULER,
-  betasFromConfig,
-  parseSchedulerConfig,
-  readSchedulerConfig,
-} from '../../lib/schedule';
+import { NoiseSchedule, SD_V1_SCHEDULER, betasFromConfig, parseSchedulerConfig } from '../../lib/schedule';
+import { readSchedulerConfig } from '../../lib/schedule/schedulerConfigFile';
 import { inferenceTimesteps, roundHalfEven } from '../../lib/samplers';
 import { repoFixtureDir } from '../helpers/fixtures';
 
