@@ -18,6 +18,15 @@ export { runAdjointBench, formatAdjointBenchTable, DEFAULT_ADJOINT_BENCH } from 
 export type { AdjointBenchOptions, AdjointBenchRow } from './bench/adjointBench';
 export { measurePeakBytes, syncOnTensor } from './bench/peakMemory';
 export { loadPipeline, Pipeline } from './pipeline/pipeline';
+export { Generator } from './pipeline/generation';
+export type { GeneratorModels } from './pipeline/generation';
+export type { PreviewRequest, StepPreview } from './pipeline/stepPreview';
+export { namedOptionImages } from './pipeline/optionImages';
+export type { OptionImageReader } from './pipeline/optionImages';
+export type { ModelFiles } from './io/modelFiles';
+export { urlModelFiles } from './io/urlModelFiles';
+export { directoryModelFiles } from './io/directoryModelFiles';
+export { startPageServer } from './serve/pageServer';
 export type {
   PipelineOptions,
   GenerateResult,

@@ -22,7 +22,13 @@ interface PageRun {
 
 declare global {
   interface Window {
-    sagPage?: { backend: string; lastRun: PageRun | null; error: string | null };
+    sagPage?: {
+      backend: string;
+      lastRun: PageRun | null;
+      error: string | null;
+      /** tfjs tensors alive now (the models' weights between runs: a run leaves none behind). */
+      numTensors(): number;
+    };
   }
 }
 
@@ -104,6 +110,8 @@ async function run(models: PageModels, backend: string, views: PageViews, stop: 
       onPreview: async (preview) => {
         if (stop.requested) throw new StopRequested('stopped');
         await views.history.add(preview);
+        // On wasm every await above resolves at once: give the browser a turn to paint and to take a Stop click.
+        await new Promise((resolve) => setTimeout(resolve, 0));
       },
     },
     onStep: (record, done, total) => {
@@ -144,7 +152,12 @@ async function main(): Promise<void> {
   if (!['auto', 'webgpu', 'wasm'].includes(choice))
     throw new Error(`?backend=${choice}: expected auto, webgpu or wasm`);
   const backend = await startPageBackend(choice, 'wasm/');
-  window.sagPage = { backend: backend.name, lastRun: null, error: null };
+  window.sagPage = {
+    backend: backend.name,
+    lastRun: null,
+    error: null,
+    numTensors: () => tf.memory().numTensors,
+  };
   element('backend').textContent =
     `backend: ${backend.description}` +
     (backend.webgpuSkipped ? ` (not WebGPU: ${backend.webgpuSkipped})` : '') +

@@ -3,7 +3,8 @@ import 'uplot/dist/uPlot.min.css';
 import { StepRecord } from '../lib/guidance/guidedSampling';
 
 /** A log axis tick: plain for moderate values, 1e-4 style for small and large ones. */
-function logTickLabel(value: number): string {
+function logTickLabel(value: number | null): string {
+  if (value === null) return '';
   return value >= 0.01 && value < 1e4 ? String(Number(value.toPrecision(2))) : value.toExponential(0);
 }
 
@@ -25,7 +26,7 @@ export class StepPlots {
           scales: { x: { time: false }, y: { distr: 3 } },
           axes: [
             { label: 'main step' },
-            { label, size: 60, values: (_u: uPlot, ticks: number[]) => ticks.map(logTickLabel) },
+            { label, size: 60, values: (_u: uPlot, ticks: (number | null)[]) => ticks.map(logTickLabel) },
           ],
           series: [{ label: 'step' }, { label, stroke: color, width: 2, spanGaps: false }],
           legend: { show: false },

@@ -229,8 +229,10 @@ export async function loadSagManifest<F extends SagFormat>(
   files: ModelFiles,
   format: F,
 ): Promise<ManifestByFormat[F]> {
-  if (!(await files.has('sag.json')))
+  if (!(await files.has('sag.json'))) {
+    if (!(await files.has('.'))) throw new Error(`${files.location}: model directory not found`);
     throw new Error(`${files.location}: not a converted model directory (no sag.json; run 'sag convert')`);
+  }
   return validateSagManifest(
     await readJson(files, 'sag.json'),
     joinLocation(files.location, 'sag.json'),

@@ -52,8 +52,8 @@ describe('README library examples from the packed tarball', () => {
 
   afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 
-  test('the README has its three examples', () => {
-    expect(Object.keys(readmeExamples()).sort()).toEqual(['cat.ts', 'digits.mjs', 'estimate.mjs']);
+  test('the README has its four examples', () => {
+    expect(Object.keys(readmeExamples()).sort()).toEqual(['cat.ts', 'digits.mjs', 'estimate.mjs', 'page.ts']);
   });
 
   test('digits.mjs runs as written and writes its picture', () => {
@@ -70,7 +70,7 @@ describe('README library examples from the packed tarball', () => {
     expect(Number(norm)).toBeGreaterThan(0);
   }, 300_000);
 
-  test('cat.ts type-checks against the published declarations (no @types/node in the project)', () => {
+  const typeCheck = (file: string, lib?: string[]) => {
     fs.writeFileSync(
       path.join(project, 'tsconfig.json'),
       JSON.stringify({
@@ -78,15 +78,24 @@ describe('README library examples from the packed tarball', () => {
           module: 'nodenext',
           moduleResolution: 'nodenext',
           target: 'es2022',
+          lib,
           strict: true,
           noEmit: true,
           types: [],
           // tfjs's own declarations do not pass a full library check; the example itself is checked.
           skipLibCheck: true,
         },
-        files: ['cat.ts'],
+        files: [file],
       }),
     );
     run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], project);
+  };
+
+  test('cat.ts type-checks against the published declarations (no @types/node in the project)', () => {
+    typeCheck('cat.ts');
+  }, 120_000);
+
+  test('page.ts (the library in a browser page) type-checks against the published declarations with the DOM', () => {
+    typeCheck('page.ts', ['es2022', 'dom']);
   }, 120_000);
 });

@@ -18,7 +18,7 @@ const describeWithBrowser = browserFound.path ? describe : describe.skip;
 if (!browserFound.path) console.log(`browser page tests skipped: ${browserFound.reason}`);
 
 /** What web/main.ts exposes as window.sagPage. */
-type PageWindow = { sagPage?: { error: string | null; lastRun: PageRun | null } };
+type PageWindow = { sagPage?: { error: string | null; lastRun: PageRun | null; numTensors(): number } };
 
 interface PageRun {
   images: number[][];
@@ -84,6 +84,8 @@ describeWithBrowser('the browser page (headless Chromium)', () => {
     await page.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
   }, 180_000);
 
+  const numTensors = (on: Page) => on.evaluate(() => (window as unknown as PageWindow).sagPage?.numTensors());
+
   afterAll(async () => {
     await browser?.close();
     await server?.close();
@@ -141,31 +143,65 @@ describeWithBrowser('the browser page (headless Chromium)', () => {
     expect(consoleErrors).toEqual([]);
   }, 400_000);
 
-  test('the same settings give the same image as the CLI on wasm', async () => {
-    const run = await runOnPage(page, {
-      guidance: 'class',
-      target: '3',
-      method: 'sag',
-      n: '2',
-      tableau: 'heun',
-      rhoScale: '0.05',
-      steps: '12',
-      seed: '5',
-      num: '1',
+  test('Stop ends a run between steps, leaves no tensors behind, and the next run starts', async () => {
+    const before = await numTensors(page);
+    await setControls(page, {
+      guidance: 'style',
+      style: 'digit-style-0.png',
+      method: 'freedom',
+      steps: '200',
+      num: '2',
     });
-    const file = path.join(out, 'cli.png');
-    const args = run.command
-      .replace(/^npx sag /, '')
-      .replace('page-run.png', file)
-      .split(' ');
-    expect(args).toEqual(expect.arrayContaining(['--backend', 'wasm', '--seed', '5', '--n', '2']));
-    const cli = await runCli(args);
-    expect(cli.code).toBe(0);
-    const png = PNG.sync.read(fs.readFileSync(file));
-    const cliGray = Array.from({ length: png.width * png.height }, (_, i) => png.data[i * 4]);
-    const pageGray = run.images[0];
-    expect(pageGray).toHaveLength(cliGray.length);
-    const maxDifference = Math.max(...cliGray.map((v, i) => Math.abs(v - pageGray[i])));
-    expect(maxDifference).toBe(0);
+    await page.click('#start');
+    await page.waitForFunction(
+      () => /step [3-9]\//.test(document.getElementById('status')?.textContent ?? ''),
+      null,
+      {
+        timeout: 120_000,
+      },
+    );
+    await page.click('#stop');
+    await page.waitForSelector('body[data-state="stopped"]', { timeout: 60_000 });
+    expect(await page.textContent('#status')).toBe('stopped');
+    expect(await numTensors(page)).toBe(before);
+    const run = await runOnPage(page, { guidance: 'none', steps: '5', num: '2' });
+    expect(run.verdicts).toHaveLength(2);
+    expect(await numTensors(page)).toBe(before);
+  }, 400_000);
+
+  test('the same settings give the same image as the CLI on wasm, also with 2 wasm threads in the page', async () => {
+    // The page is cross-origin isolated, so wasm runs multithreaded: tfjs starts half as many threads as the
+    // browser reports cores; reporting 4 gives this page 2 (the CLI in jest runs one).
+    const threaded = await browser.newPage();
+    await threaded.addInitScript(() =>
+      Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4 }),
+    );
+    await threaded.goto(`${server.url}?backend=wasm`);
+    await threaded.waitForSelector('body[data-state="ready"], body[data-state="error"]', {
+      timeout: 120_000,
+    });
+    expect(await threaded.textContent('#backend')).toContain('wasm, 2 threads (cross-origin isolated)');
+    const cases: Record<string, string>[] = [
+      { guidance: 'class', target: '3', method: 'sag', n: '2', tableau: 'heun', steps: '12', seed: '5' },
+      // The style image decoded by the browser and by the CLI (pngjs) must give the same numbers.
+      { guidance: 'style', style: 'digit-style-4.png', method: 'ug', steps: '8', seed: '2' },
+    ];
+    for (const [index, settings] of cases.entries()) {
+      const run = await runOnPage(threaded, { rhoScale: '0.05', num: '1', ...settings });
+      const file = path.join(out, `cli-${index}.png`);
+      const args = run.command
+        .replace(/^npx sag /, '')
+        .replace('page-run.png', file)
+        .split(' ');
+      expect(args).toEqual(expect.arrayContaining(['--backend', 'wasm', '--seed', settings.seed]));
+      const cli = await runCli(args);
+      expect(cli.code).toBe(0);
+      const png = PNG.sync.read(fs.readFileSync(file));
+      const cliGray = Array.from({ length: png.width * png.height }, (_, i) => png.data[i * 4]);
+      const pageGray = run.images[0];
+      expect(pageGray).toHaveLength(cliGray.length);
+      expect(Math.max(...cliGray.map((v, i) => Math.abs(v - pageGray[i])))).toBe(0);
+    }
+    await threaded.close();
   }, 400_000);
 });
