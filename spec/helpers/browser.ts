@@ -10,16 +10,19 @@ export function chromiumPath(): { path: string | null; reason: string } {
 }
 
 /**
- * Headless Chromium driven by Playwright. The flags keep it off the network (this machine has none) and off the
- * GPU (there is none in CI; WebGPU then has no adapter and the page runs wasm).
+ * Headless Chromium driven by Playwright, kept off the network (this machine has none). Without `webgpu` it is
+ * also kept off the GPU, so the page finds no WebGPU adapter; with it, WebGPU is switched on (Chromium then offers
+ * its SwiftShader software adapter where there is no GPU).
  */
-export async function launchChromium(executablePath: string): Promise<Browser> {
+export async function launchChromium(
+  executablePath: string,
+  options: { webgpu?: boolean } = {},
+): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath,
     args: [
-      '--no-sandbox',
-      '--disable-gpu',
+      ...(options.webgpu ? ['--enable-unsafe-webgpu'] : ['--disable-gpu']),
       '--disable-quic',
       '--no-first-run',
       '--disable-background-networking',

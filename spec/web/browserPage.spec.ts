@@ -204,4 +204,35 @@ describeWithBrowser('the browser page (headless Chromium)', () => {
     }
     await threaded.close();
   }, 400_000);
+
+  test('on WebGPU (Chromium with WebGPU on, software adapter without a GPU) the page gives the wasm image', async () => {
+    const gpuBrowser = await launchChromium(browserFound.path as string, { webgpu: true });
+    try {
+      const settings = {
+        guidance: 'class',
+        target: '7',
+        method: 'sag',
+        n: '2',
+        steps: '3',
+        seed: '4',
+        num: '1',
+      };
+      const onGpu = await gpuBrowser.newPage();
+      await onGpu.goto(`${server.url}?backend=webgpu`);
+      await onGpu.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
+      const error = await onGpu.evaluate(() => (window as unknown as PageWindow).sagPage?.error ?? null);
+      if (error?.includes('no WebGPU adapter')) {
+        console.log(`browser page WebGPU test skipped: ${error}`);
+        return;
+      }
+      expect(await onGpu.textContent('#backend')).toMatch(/backend: webgpu \(/);
+      const gpuRun = await runOnPage(onGpu, settings);
+      const wasmRun = await runOnPage(page, settings);
+      const difference = gpuRun.images[0].map((v, i) => Math.abs(v - wasmRun.images[0][i]));
+      expect(Math.max(...difference)).toBeLessThanOrEqual(2);
+      expect(gpuRun.verdicts[0].predicted).toBe(wasmRun.verdicts[0].predicted);
+    } finally {
+      await gpuBrowser.close();
+    }
+  }, 600_000);
 });
