@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 import { writeAtomically } from '../../converters/outputDirectory';
 import { BACKEND_CHOICES } from '../../lib/backend';
+import { CROSS_FRAME_MODES, CrossFrameMode } from '../../lib/models/frameMix';
 import { writeImageFile } from '../../lib/io/imageFile';
 import { GenerateOptions } from '../../lib/options/generateOptions';
 import { generateOptionsToJson } from '../../lib/options/optionsJson';
@@ -38,8 +39,10 @@ interface VideoFlags extends Partial<GenerateOptions> {
   stride: number;
   depth?: string;
   baseline?: boolean;
-  batch: number;
+  /** Frames per generation; default 1, or every frame with --cross-frame. */
+  batch?: number;
   workers: number;
+  crossFrame?: CrossFrameMode;
   video?: string;
   overwrite?: boolean;
   model?: string;
@@ -100,7 +103,7 @@ async function stylizeInWorkers(
         '--out-dir',
         framesDir,
         '--batch',
-        String(flags.batch),
+        String(flags.batch ?? 1),
         '--backend',
         flags.backend,
         ...modelFlagArguments(flags),
@@ -117,6 +120,23 @@ async function stylizeInWorkers(
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Frames per generation. Cross-frame attention couples the frames of a generation, so they must all be in one:
+ * every frame in a single batch, in this process.
+ */
+function framesPerGeneration(flags: VideoFlags, frames: number): number {
+  if (!flags.crossFrame) return flags.batch ?? 1;
+  if (flags.workers > 1)
+    throw new Error(
+      `--cross-frame ${flags.crossFrame}: the frames attend to each other, so they cannot be split across --workers ${flags.workers}`,
+    );
+  if (flags.batch !== undefined && flags.batch < frames)
+    throw new Error(
+      `--cross-frame ${flags.crossFrame}: every frame must be in one generation (--batch ${frames} or more, or leave --batch out), got --batch ${flags.batch}`,
+    );
+  return frames;
 }
 
 async function runVideo(input: string | undefined, flags: VideoFlags): Promise<void> {
@@ -147,6 +167,7 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
     if (depth && depth.length < inputFrames.length) {
       throw new Error(`--depth ${flags.depth}: ${depth.length} images for ${inputFrames.length} frames`);
     }
+    const batch = framesPerGeneration(flags, inputFrames.length);
     const options: Partial<GenerateOptions> = {
       ...(flags.demo ? DEMO_PRESET : VIDEO_PRESET),
       ...generationOptionsOf(flags as unknown as Record<string, unknown>),
@@ -168,7 +189,8 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
           return frames;
         }
         const frames = await stylizeFrames(pipeline, jobs, {
-          batch: flags.batch,
+          batch,
+          crossFrame: flags.crossFrame ?? null,
           // Every frame repeats the run's warnings: each is said once.
           onWarning: (message) => {
             if (warned.has(message)) return;
@@ -216,8 +238,9 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
         backend: ranOn,
         frames: stylized.length,
         fps: source.fps,
-        batch: flags.batch,
+        batch,
         workers: flags.workers,
+        crossFrame: flags.crossFrame ?? null,
         options: generateOptionsToJson(pipeline.resolveOptions(options, () => undefined)),
         framesPerMinute: stylized.length / elapsedMin,
         perFrame: stylized.map((f, i) => ({
@@ -276,9 +299,14 @@ export function stylizeVideoCommand(): Command {
       .option('--stride <k>', 'every k-th frame of the input', parseInteger('--stride', 1), 1)
       .option(
         '--batch <k>',
-        'frames per generation: faster per frame (one batched run), but the guidance step size is then shared by the batch',
-        parseInteger('--batch', 1, 256),
-        1,
+        'frames per generation: faster per frame (one batched run), but the guidance step size is then shared by the batch (default: 1; with --cross-frame every frame)',
+        parseInteger('--batch', 1, 1000),
+      )
+      .addOption(
+        new Option(
+          '--cross-frame <mode>',
+          "cross-frame attention: the UNet's self-attentions take keys and values from the first frame, or from the previous one (Text2Video-Zero); steadier textures, all frames in one generation",
+        ).choices([...CROSS_FRAME_MODES]),
       )
       .option(
         '--workers <count>',

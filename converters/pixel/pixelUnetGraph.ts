@@ -9,13 +9,20 @@ const EPS = 1e-5;
 
 /**
  * Emits the embedded pixel-space UNet (weights/train/pixelUnetModel.ts) from its checkpoint: the same
- * layers as the training code, as primitive graph ops. Inputs: sample [B, S, S, C] in [-1, 1], timestep [B or 1].
+ * layers as the training code, as primitive graph ops. Inputs: sample [B, S, S, C] in [-1, 1], timestep [B or 1],
+ * and optionally the frame mix [B, B] of the self-attentions (cross-frame attention; see frameMix.ts).
  */
-export function pixelUnetGraph(nn: NnLayers, spec: PixelUnetSpec, sample: Ref, timestep: Ref): Ref {
+export function pixelUnetGraph(
+  nn: NnLayers,
+  spec: PixelUnetSpec,
+  sample: Ref,
+  timestep: Ref,
+  frameMix?: Ref,
+): Ref {
   const c = spec.channels;
   const res = (x: Ref, name: string, temb: Ref) =>
     resnetBlock(nn, x, name, { groups: spec.groups, eps: EPS, act: 'silu', temb });
-  const attn = (x: Ref, name: string) => spatialSelfAttention(nn, x, name, spec.groups, EPS);
+  const attn = (x: Ref, name: string) => spatialSelfAttention(nn, x, name, spec.groups, EPS, frameMix);
   const temb = timestepEmbeddingGraph(nn, timestep, c[0], { flipSinToCos: true, freqShift: 0, act: 'silu' });
   let h = nn.conv2d(sample, 'conv_in', 1, 1);
   const skips: Ref[] = [];

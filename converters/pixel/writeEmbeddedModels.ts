@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ClassifierSpec } from './classifierSpec';
 import { PixelUnetSpec } from './pixelUnetSpec';
+import { FRAME_MIX_INPUT } from '../graph/frameMix';
 import { writeGraphModel } from '../graph/writeGraphModel';
 import { writeAtomically } from '../outputDirectory';
 import { CheckpointWeights } from '../weights/weightSource';
@@ -12,15 +13,16 @@ import { pixelUnetGraph } from './pixelUnetGraph';
 import { SAG_MANIFEST_VERSION } from '../../lib/models/sagManifest';
 import { writeSagManifest } from '../../lib/models/sagManifestFile';
 
-/** Writes a pixel diffusion model directory (unet/, scheduler/, sag.json) from a training checkpoint. */
 /** Inputs for probing the pixel UNet's shapes (the image size is fixed at 32). */
-function pixelUnetProbe(spec: PixelUnetSpec, batch: number): Record<string, tf.Tensor> {
+export function pixelUnetProbe(imageChannels: number, batch: number): Record<string, tf.Tensor> {
   return {
-    sample: tf.randomNormal([batch, 32, 32, spec.imageChannels]),
+    sample: tf.randomNormal([batch, 32, 32, imageChannels]),
     timestep: tf.tensor1d([batch * 100]),
+    [FRAME_MIX_INPUT]: tf.eye(batch),
   };
 }
 
+/** Writes a pixel diffusion model directory (unet/, scheduler/, sag.json) from a training checkpoint. */
 export async function writePixelDiffusionModel(
   checkpoint: string,
   spec: PixelUnetSpec,
@@ -34,7 +36,8 @@ export async function writePixelDiffusionModel(
       writeGraphModel(path.join(tmp, 'unet'), 'digit-unet', weights, { dtype: 'float32' }, (nn) => {
         const sample = nn.g.input('sample', 'float32', [null, null, null, spec.imageChannels]);
         const timestep = nn.g.input('timestep', 'float32', [null]);
-        nn.g.output('out', pixelUnetGraph(nn, spec, sample, timestep));
+        const frameMix = nn.g.input(FRAME_MIX_INPUT, 'float32', [null, null]);
+        nn.g.output('out', pixelUnetGraph(nn, spec, sample, timestep, frameMix));
       });
       const unused = weights.unused();
       if (unused.length)
@@ -42,7 +45,7 @@ export async function writePixelDiffusionModel(
       await appendVjpGraph(path.join(tmp, 'unet'), {
         wrt: 'sample',
         outputs: ['out'],
-        probes: () => [2, 3].map((batch) => pixelUnetProbe(spec, batch)),
+        probes: () => [2, 3].map((batch) => pixelUnetProbe(spec.imageChannels, batch)),
       });
       fs.mkdirSync(path.join(tmp, 'scheduler'));
       fs.writeFileSync(

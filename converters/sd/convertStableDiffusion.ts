@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { FRAME_MIX_INPUT } from '../../lib/models/frameMix';
 import { appendVjpGraphOrWarn } from '../graph/vjp/appendVjpGraph';
 import { parseSchedulerConfig } from '../../lib/schedule';
 import { parseClipTextConfig } from '../clip/clipConfig';
@@ -60,7 +61,8 @@ export function writeUnetGraphFrom(
         null,
         unetConfig.crossAttentionDim,
       ]);
-      const { out, controlled } = new UnetGraph(nn, unetConfig).buildWithResiduals(
+      const frameMix = nn.g.input(FRAME_MIX_INPUT, 'float32', [null, null]);
+      const { out, controlled } = new UnetGraph(nn, unetConfig, frameMix).buildWithResiduals(
         sample,
         timestep,
         context,
@@ -97,6 +99,7 @@ export async function appendUnetVjpGraph(
     sample: tf.randomNormal([batch, size, size, unetConfig.inChannels]),
     timestep: tf.tensor1d([500]),
     encoder_hidden_states: tf.randomNormal([batch, textLength, unetConfig.crossAttentionDim]),
+    [FRAME_MIX_INPUT]: tf.eye(batch),
   });
   await appendVjpGraphOrWarn(
     unetOut,

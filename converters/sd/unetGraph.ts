@@ -1,4 +1,5 @@
 import { Ref } from '../graph/graphBuilder';
+import { mixFrames } from '../graph/frameMix';
 import { Activation, NnLayers } from '../graph/nnLayers';
 import { ConfigReader } from './diffusersConfig';
 import { resnetBlock } from './resnetBlock';
@@ -134,6 +135,8 @@ export class UnetGraph {
   constructor(
     private readonly nn: NnLayers,
     private readonly config: UnetConfig,
+    /** The frame mix input of cross-frame attention (lib/models/frameMix.ts): keys and values of every attn1. */
+    private readonly frameMix?: Ref,
   ) {
     this.o = nn.ops;
   }
@@ -176,7 +179,8 @@ export class UnetGraph {
             `${block}.${which}.to_out.0`,
           );
         let n1 = nn.layerNorm(tokens, `${block}.norm1`, 1e-5);
-        tokens = o.add(attn(n1, n1, 'attn1'), tokens);
+        const selfContext = this.frameMix ? mixFrames(o, n1, this.frameMix) : n1;
+        tokens = o.add(attn(n1, selfContext, 'attn1'), tokens);
         n1 = nn.layerNorm(tokens, `${block}.norm2`, 1e-5);
         tokens = o.add(attn(n1, context, 'attn2'), tokens);
         const n3 = nn.layerNorm(tokens, `${block}.norm3`, 1e-5);

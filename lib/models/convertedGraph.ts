@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { directoryModelFiles } from '../io/directoryModelFiles';
 import { ModelFiles } from '../io/modelFiles';
+import { FRAME_MIX_INPUT, frameMixMatrix } from './frameMix';
 import { graphModelHandler } from './loadGraphModelDir';
 import { useVjpGraphs } from './vjpGraphSwitch';
 
@@ -131,10 +132,29 @@ export class ConvertedGraph {
     return picked;
   }
 
-  /** Runs the graph; returns the requested outputs in order (caller owns them). */
+  /** Whether the graph takes `name` as an input. */
+  takesInput(name: string): boolean {
+    return this.model.inputs.some((input) => input.name === name);
+  }
+
+  /**
+   * Runs the graph; returns the requested outputs in order (caller owns them). A UNet's frame mix that is not given
+   * is the identity (every frame attends to itself).
+   */
   execute(inputs: Record<string, tf.Tensor>, outputs: string[]): tf.Tensor[] {
-    const result = this.model.execute(inputs, outputs);
-    return Array.isArray(result) ? result : [result];
+    const identity =
+      !inputs[FRAME_MIX_INPUT] && inputs.sample && this.takesInput(FRAME_MIX_INPUT)
+        ? frameMixMatrix(null, inputs.sample.shape[0])
+        : null;
+    try {
+      const result = this.model.execute(
+        identity ? { ...inputs, [FRAME_MIX_INPUT]: identity } : inputs,
+        outputs,
+      );
+      return Array.isArray(result) ? result : [result];
+    } finally {
+      identity?.dispose();
+    }
   }
 
   dispose(): void {

@@ -1,5 +1,6 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { FRAME_MIX_INPUT } from './frameMix';
 import { SchedulerConfig } from '../schedule';
 import { readSchedulerConfig } from '../schedule/schedulerConfigFile';
 import { ClipTokenizer } from './clipTokenizer';
@@ -80,12 +81,28 @@ export class StableDiffusionModels {
     return this.manifest.vaeDownscale;
   }
 
-  /** eps = UNet(x, t, context): x [B, h, w, C] NHWC, t a (fractional) timestep, context [B, 77, D]. */
-  unet(x: tf.Tensor, timestep: number | tf.Tensor, context: tf.Tensor): tf.Tensor {
+  /**
+   * eps = UNet(x, t, context): x [B, h, w, C] NHWC, t a (fractional) timestep, context [B, 77, D]; `frameMix`
+   * [B, B]: cross-frame attention (lib/models/frameMix.ts), identity when absent.
+   */
+  unet(x: tf.Tensor, timestep: number | tf.Tensor, context: tf.Tensor, frameMix?: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const t = typeof timestep === 'number' ? tf.tensor1d([timestep]) : timestep;
-      return this.unetGraph.execute({ sample: x, timestep: t, encoder_hidden_states: context }, ['out'])[0];
+      return this.unetGraph.execute(
+        {
+          sample: x,
+          timestep: t,
+          encoder_hidden_states: context,
+          ...(frameMix ? { [FRAME_MIX_INPUT]: frameMix } : {}),
+        },
+        ['out'],
+      )[0];
     });
+  }
+
+  /** Whether the converted UNet can attend across frames (it has the frame mix input). */
+  get unetTakesFrameMix(): boolean {
+    return this.unetGraph.takesInput(FRAME_MIX_INPUT);
   }
 
   /** Whether the converted UNet takes ControlNet residuals (converted by a sag that writes out_controlled). */
@@ -108,11 +125,18 @@ export class StableDiffusionModels {
     timestep: number | tf.Tensor,
     context: tf.Tensor,
     residuals: ControlResiduals,
+    frameMix?: tf.Tensor,
   ): tf.Tensor {
     return tf.tidy(() => {
       const t = typeof timestep === 'number' ? tf.tensor1d([timestep]) : timestep;
       return this.unetGraph.execute(
-        { sample: x, timestep: t, encoder_hidden_states: context, ...residualFeeds(residuals) },
+        {
+          sample: x,
+          timestep: t,
+          encoder_hidden_states: context,
+          ...residualFeeds(residuals),
+          ...(frameMix ? { [FRAME_MIX_INPUT]: frameMix } : {}),
+        },
         ['out_controlled'],
       )[0];
     });
@@ -133,10 +157,17 @@ export class StableDiffusionModels {
     context: tf.Tensor,
     residuals: ControlResiduals,
     dy: tf.Tensor,
+    frameMix?: tf.Tensor,
   ): { sample: tf.Tensor; residuals: ControlResiduals } {
     const grads = this.unetGraph.vjpAll(
       'sagVjpControlled',
-      { sample: x, timestep, encoder_hidden_states: context, ...residualFeeds(residuals) },
+      {
+        sample: x,
+        timestep,
+        encoder_hidden_states: context,
+        ...residualFeeds(residuals),
+        ...(frameMix ? { [FRAME_MIX_INPUT]: frameMix } : {}),
+      },
       [dy],
     );
     const down = residuals.down.length;
@@ -149,10 +180,24 @@ export class StableDiffusionModels {
   }
 
   /** J_UNet(x)^T dy w.r.t. the sample, by the UNet's VJP graph. Caller owns the result. */
-  unetVjp(x: tf.Tensor, timestep: number | tf.Tensor, context: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  unetVjp(
+    x: tf.Tensor,
+    timestep: number | tf.Tensor,
+    context: tf.Tensor,
+    dy: tf.Tensor,
+    frameMix?: tf.Tensor,
+  ): tf.Tensor {
     return tf.tidy(() => {
       const t = typeof timestep === 'number' ? tf.tensor1d([timestep]) : timestep;
-      return this.unetGraph.vjp({ sample: x, timestep: t, encoder_hidden_states: context }, dy);
+      return this.unetGraph.vjp(
+        {
+          sample: x,
+          timestep: t,
+          encoder_hidden_states: context,
+          ...(frameMix ? { [FRAME_MIX_INPUT]: frameMix } : {}),
+        },
+        dy,
+      );
     });
   }
 

@@ -167,8 +167,9 @@ export class Generator {
   createDenoiser(
     o: GenerateOptions,
     warn: (m: string) => void,
-    controlImages?: tf.Tensor4D,
+    perImage: PerImageInputs = {},
   ): Denoiser & { dispose(): void } {
+    const { controlImages, crossFrame } = perImage;
     if ((controlImages || o.control) && !this.controlnet) {
       throw new InvalidOptionError('control', 'a condition image needs a ControlNet (--controlnet <dir>)');
     }
@@ -183,10 +184,17 @@ export class Generator {
           : null;
       const control =
         this.controlnet && condition ? { net: this.controlnet, condition, scale: o.controlScale } : null;
-      return new LatentDenoiser(this.sd, cond, uncond, o.cfg, useVjpGraphs(), control);
+      return new LatentDenoiser(this.sd, cond, uncond, o.cfg, useVjpGraphs(), control, crossFrame ?? null);
     }
     const pixel = this.pixel as PixelDiffusionModel;
-    return new PixelDenoiser(pixel.unet, pixel.schedule, pixel.channels, pixel.imageSize);
+    return new PixelDenoiser(
+      pixel.unet,
+      pixel.schedule,
+      pixel.channels,
+      pixel.imageSize,
+      useVjpGraphs(),
+      crossFrame ?? null,
+    );
   }
 
   /**
@@ -235,8 +243,8 @@ export class Generator {
     try {
       const { denoiser, calls } = countingDenoiser(
         this.sd
-          ? time('text', () => this.createDenoiser(o, warn, callbacks.perImage?.controlImages))
-          : this.createDenoiser(o, warn, callbacks.perImage?.controlImages),
+          ? time('text', () => this.createDenoiser(o, warn, callbacks.perImage))
+          : this.createDenoiser(o, warn, callbacks.perImage),
       );
       held.push(denoiser);
       // Built even for method 'none' so that unguided images report the same loss (comparison grids).

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Denoiser } from '../guidance/denoiser';
+import { CrossFrameMode } from '../models/frameMix';
 import { MainSampler } from '../samplers';
 import { SeededNoise } from '../samplers/seededNoise';
 import { OptionImageReader } from './optionImages';
@@ -14,6 +15,11 @@ export interface PerImageInputs {
   controlImages?: tf.Tensor4D;
   /** Every image starts from the same noise (that of a one-image run with the seed). */
   sharedNoise?: boolean;
+  /**
+   * The images are the frames of a video, in order: the UNet's self-attentions take their keys and values from
+   * the first frame, or from the previous one (cross-frame attention, as Text2Video-Zero; lib/models/frameMix.ts).
+   */
+  crossFrame?: CrossFrameMode | null;
 }
 
 export interface InitialSample {

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../options/invalidOption';
 import * as tf from '@tensorflow/tfjs';
 import { ControlNetModel } from '../models/controlNetModel';
+import { CrossFrameMode, FRAME_MIX_INPUT, frameMixMatrix } from '../models/frameMix';
 import { StableDiffusionModels } from '../models/stableDiffusionModels';
 import { EpsFunction } from '../ode/epsFunction';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
@@ -37,7 +38,13 @@ export class LatentDenoiser implements Denoiser {
      * VJP graph of its output with residuals and the ControlNet's VJP graph (tf.grad where either is missing).
      */
     private readonly control: LatentControl | null = null,
+    /** Cross-frame attention over the batch (its images are the frames of a video, in order); null: none. */
+    readonly crossFrame: CrossFrameMode | null = null,
   ) {
+    if (crossFrame && !sd.unetTakesFrameMix)
+      throw new Error(
+        `${sd.unetGraph.dir}: this UNet has no cross-frame attention (no ${FRAME_MIX_INPUT} input; converted by an older sag): convert it again`,
+      );
     this.schedule = new NoiseSchedule(sd.scheduler);
     const eps: EpsFunction = (x, t) => tf.tidy(() => this.combined(x, t).eps);
     const controlVjp = !control || (sd.unetControlledVjpGraph && control.net.hasVjpGraph);
@@ -57,12 +64,17 @@ export class LatentDenoiser implements Denoiser {
       const context = doubled ? tf.concat([this.uncond, this.cond], 0) : this.cond;
       const dEps = doubled ? tf.concat([tf.mul(dy, 1 - this.cfgScale), tf.mul(dy, this.cfgScale)], 0) : dy;
       const { output, sample: direct } = epsFromPredictionVjp(dEps, t, this.schedule);
-      let grad = this.unetOutputVjp(sample, t, context, output);
+      let grad = this.unetOutputVjp(sample, t, context, output, this.frameMix(b, doubled ? 2 : 1));
       if (direct) grad = tf.add(grad, direct);
       if (!doubled) return grad;
       const [u, c] = tf.split(grad, [b, b], 0);
       return tf.add(u, c);
     });
+  }
+
+  /** The frame mix of a UNet call over `copies` stacked copies of a batch of `frames` (null without cross-frame). */
+  private frameMix(frames: number, copies: number): tf.Tensor | undefined {
+    return this.crossFrame ? frameMixMatrix(this.crossFrame, frames, copies) : undefined;
   }
 
   get hasCfg(): boolean {
@@ -83,13 +95,19 @@ export class LatentDenoiser implements Denoiser {
    * The transpose of `unetOutput` applied to dy: with a ControlNet, the UNet's gradient w.r.t. the sample plus its
    * gradients w.r.t. the residuals carried back through the ControlNet's VJP graph.
    */
-  private unetOutputVjp(x: tf.Tensor, t: number, context: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  private unetOutputVjp(
+    x: tf.Tensor,
+    t: number,
+    context: tf.Tensor,
+    dy: tf.Tensor,
+    frameMix?: tf.Tensor,
+  ): tf.Tensor {
     const control = this.control;
-    if (!control) return this.sd.unetVjp(x, t, context, dy);
+    if (!control) return this.sd.unetVjp(x, t, context, dy, frameMix);
     return tf.tidy(() => {
       const timestep = tf.tensor1d([t]);
       const residuals = control.net.residuals(x, timestep, context, control.condition, control.scale);
-      const grads = this.sd.unetControlledVjp(x, timestep, context, residuals, dy);
+      const grads = this.sd.unetControlledVjp(x, timestep, context, residuals, dy, frameMix);
       const { condition, scale } = control;
       return tf.add(
         grads.sample,
@@ -99,13 +117,13 @@ export class LatentDenoiser implements Denoiser {
   }
 
   /** The UNet's output, with the ControlNet's residuals when there is one. */
-  private unetOutput(x: tf.Tensor, t: number, context: tf.Tensor): tf.Tensor {
+  private unetOutput(x: tf.Tensor, t: number, context: tf.Tensor, frameMix?: tf.Tensor): tf.Tensor {
     const control = this.control;
-    if (!control) return this.sd.unet(x, t, context);
+    if (!control) return this.sd.unet(x, t, context, frameMix);
     return tf.tidy(() => {
       const timestep = tf.tensor1d([t]);
       const residuals = control.net.residuals(x, timestep, context, control.condition, control.scale);
-      return this.sd.unetControlled(x, timestep, context, residuals);
+      return this.sd.unetControlled(x, timestep, context, residuals, frameMix);
     });
   }
 
@@ -113,10 +131,13 @@ export class LatentDenoiser implements Denoiser {
     const b = x.shape[0];
     // v and x0 predictions become eps per branch (affine in the output, so CFG combines the same either way).
     if (!this.hasCfg)
-      return { eps: epsFromPrediction(this.unetOutput(x, t, this.cond), x, t, this.schedule), delta: null };
+      return {
+        eps: epsFromPrediction(this.unetOutput(x, t, this.cond, this.frameMix(b, 1)), x, t, this.schedule),
+        delta: null,
+      };
     const doubled = tf.concat([x, x], 0);
     const out = epsFromPrediction(
-      this.unetOutput(doubled, t, tf.concat([this.uncond, this.cond], 0)),
+      this.unetOutput(doubled, t, tf.concat([this.uncond, this.cond], 0), this.frameMix(b, 2)),
       doubled,
       t,
       this.schedule,

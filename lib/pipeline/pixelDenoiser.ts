@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../options/invalidOption';
 import * as tf from '@tensorflow/tfjs';
 import { ConvertedGraph } from '../models/convertedGraph';
+import { CrossFrameMode, FRAME_MIX_INPUT, frameMixMatrix } from '../models/frameMix';
 import { EpsFunction } from '../ode/epsFunction';
 import { NoiseSchedule } from '../schedule/noiseSchedule';
 import { epsFromPrediction, epsFromPredictionVjp } from '../schedule/predictionType';
@@ -20,21 +21,25 @@ export class PixelDenoiser implements Denoiser {
     readonly imageSize: number,
     /** Use the UNet's VJP graph in the adjoints where it has one (default: unless SAG_VJP_GRAPHS=0). */
     useVjpGraph = useVjpGraphs(),
+    /** Cross-frame attention over the batch (its images are the frames of a video, in order); null: none. */
+    readonly crossFrame: CrossFrameMode | null = null,
   ) {
-    const eps: EpsFunction = (x, t) =>
-      tf.tidy(() =>
-        epsFromPrediction(
-          this.unet.execute({ sample: x, timestep: tf.tensor1d([t]) }, ['out'])[0],
-          x,
-          t,
-          schedule,
-        ),
+    if (crossFrame && !unet.takesInput(FRAME_MIX_INPUT))
+      throw new Error(
+        `${unet.dir}: this UNet has no cross-frame attention (no ${FRAME_MIX_INPUT} input; converted by an older sag): convert it again`,
       );
+    const inputs = (x: tf.Tensor, t: number): Record<string, tf.Tensor> => ({
+      sample: x,
+      timestep: tf.tensor1d([t]),
+      ...(crossFrame ? { [FRAME_MIX_INPUT]: frameMixMatrix(crossFrame, x.shape[0]) } : {}),
+    });
+    const eps: EpsFunction = (x, t) =>
+      tf.tidy(() => epsFromPrediction(this.unet.execute(inputs(x, t), ['out'])[0], x, t, schedule));
     if (unet.vjpGraph && useVjpGraph)
       eps.vjp = (x, t, dy) =>
         tf.tidy(() => {
           const { output, sample } = epsFromPredictionVjp(dy, t, schedule);
-          const grad = this.unet.vjp({ sample: x, timestep: tf.tensor1d([t]) }, output);
+          const grad = this.unet.vjp(inputs(x, t), output);
           return sample ? tf.add(grad, sample) : grad;
         });
     this.eps = eps;

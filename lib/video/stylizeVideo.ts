@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { imageFileToTensor } from '../io/imageFile';
+import { CrossFrameMode } from '../models/frameMix';
 import { GenerateOptions } from '../options/generateOptions';
 import { GenerateCallbacks, Pipeline } from '../pipeline/pipeline';
 import { FrameJob } from './frameJob';
@@ -21,6 +22,8 @@ export interface StylizeFramesOptions extends GenerateCallbacks {
    * results differ slightly from one frame at a time.
    */
   batch?: number;
+  /** Cross-frame attention within each batch (its frames in video order); null: none. */
+  crossFrame?: CrossFrameMode | null;
   onFrame?: (frame: StylizedFrame, done: number) => void;
 }
 
@@ -63,7 +66,7 @@ export async function stylizeFrames(
     try {
       const result = await pipeline.generate(shared, {
         ...options,
-        perImage: { initImages, controlImages, sharedNoise: true },
+        perImage: { initImages, controlImages, sharedNoise: true, crossFrame: options.crossFrame ?? null },
       });
       const ms = (performance.now() - begin) / group.length;
       const images = tf.unstack(result.images) as tf.Tensor3D[];

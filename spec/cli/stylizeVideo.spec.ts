@@ -50,7 +50,11 @@ const inputArgs = (input: string, frames: number, steps: number, out: string) =>
 ];
 
 const readReport = (dir: string) =>
-  JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as VideoReport & { workers: number };
+  JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')) as VideoReport & {
+    workers: number;
+    batch: number;
+    crossFrame: string | null;
+  };
 
 /** The largest difference of one pixel channel between two image files. */
 function worstPixelDifference(a: string, b: string): number {
@@ -102,6 +106,23 @@ describe('sag stylize-video', () => {
     }
   });
 
+  test('--cross-frame: every frame in one generation, the first frame as without it, the mode in the report', async () => {
+    const plain = path.join(tmp, 'cross-plain');
+    const crossed = path.join(tmp, 'cross-first');
+    expect((await runCli(demoArgs(3, 10, plain, '--batch', '3'))).code).toBe(0);
+    const run = await runCli(demoArgs(3, 10, crossed, '--cross-frame', 'first'));
+    expect(run.code).toBe(0);
+    const report = readReport(crossed);
+    expect(report.batch).toBe(3);
+    expect(report.crossFrame).toBe('first');
+    expect(readReport(plain).crossFrame).toBeNull();
+    // Frame 0 attends to itself either way; the shared guidance step size (rho) is the batch's, so it may still
+    // move by a little.
+    const frame = (dir: string, i: number) => path.join(dir, 'frames', `000${i}.png`);
+    expect(worstPixelDifference(frame(plain, 0), frame(crossed, 0))).toBeLessThanOrEqual(8);
+    expect(worstPixelDifference(frame(plain, 2), frame(crossed, 2))).toBeGreaterThan(0);
+  }, 300_000);
+
   test('--workers 2: worker processes stylize the same frames as one process', async () => {
     const single = path.join(tmp, 'single');
     expect((await runCli(demoArgs(4, 20, single))).code).toBe(0);
@@ -146,6 +167,18 @@ describe('sag stylize-video', () => {
       [
         ['stylize-video', path.join(__dirname, 'stylizeVideo.spec.ts'), '--style', STYLE, '--out', out],
         'expected a folder of frames, a .gif, or an .mp4',
+      ],
+      [
+        demoArgs(4, 5, out, '--cross-frame', 'first', '--batch', '2'),
+        '--cross-frame first: every frame must be in one generation (--batch 4 or more, or leave --batch out), got --batch 2',
+      ],
+      [
+        demoArgs(4, 5, out, '--cross-frame', 'previous', '--workers', '2'),
+        '--cross-frame previous: the frames attend to each other, so they cannot be split across --workers 2',
+      ],
+      [
+        demoArgs(4, 5, out, '--cross-frame', 'last'),
+        "option '--cross-frame <mode>' argument 'last' is invalid",
       ],
     ];
     for (const [args, message] of cases) {

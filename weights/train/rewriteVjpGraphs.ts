@@ -6,6 +6,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { appendVjpGraph, removeVjpGraph } from '../../converters/graph/vjp/appendVjpGraph';
 import { startBackend } from '../../lib/backend';
+import { pixelUnetProbe } from '../../converters/pixel/writeEmbeddedModels';
 
 const WEIGHTS = path.join(__dirname, '..');
 
@@ -16,8 +17,7 @@ async function main(): Promise<void> {
   await appendVjpGraph(unet, {
     wrt: 'sample',
     outputs: ['out'],
-    probes: () =>
-      [2, 3].map((b) => ({ sample: tf.randomNormal([b, 32, 32, 1]), timestep: tf.tensor1d([b * 100]) })),
+    probes: () => [2, 3].map((b) => pixelUnetProbe(1, b)),
   });
   for (const name of ['digit-classifier', 'digit-evaluator']) {
     const dir = path.join(WEIGHTS, name, 'classifier');
