@@ -160,8 +160,14 @@ async function main(): Promise<void> {
   };
   element('backend').textContent =
     `backend: ${backend.description}` +
-    (backend.webgpuSkipped ? ` (not WebGPU: ${backend.webgpuSkipped})` : '') +
-    ' · choose with ?backend=webgpu or ?backend=wasm';
+    (backend.webgpuSkipped ? ` (not WebGPU: ${backend.webgpuSkipped})` : '');
+  const backendChoice = element<HTMLSelectElement>('backend-choice');
+  backendChoice.value = choice;
+  // Another backend means another tfjs engine state: the page reloads with ?backend=.
+  backendChoice.addEventListener('change', () => {
+    params.set('backend', backendChoice.value);
+    location.search = params.toString();
+  });
   const models = await loadPageModels(backend.name);
   const views: PageViews = {
     plots: new StepPlots(element('loss-plot'), element('rho-plot')),

@@ -218,7 +218,14 @@ describeWithBrowser('the browser page (headless Chromium)', () => {
         num: '1',
       };
       const onGpu = await gpuBrowser.newPage();
-      await onGpu.goto(`${server.url}?backend=webgpu`);
+      await onGpu.goto(`${server.url}?backend=wasm`);
+      await onGpu.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
+      expect(await onGpu.inputValue('#backend-choice')).toBe('wasm');
+      // The page's backend selector reloads it with ?backend=webgpu.
+      await Promise.all([
+        onGpu.waitForURL(/backend=webgpu/),
+        onGpu.selectOption('#backend-choice', 'webgpu'),
+      ]);
       await onGpu.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
       const error = await onGpu.evaluate(() => (window as unknown as PageWindow).sagPage?.error ?? null);
       if (error?.includes('no WebGPU adapter')) {
