@@ -1,7 +1,6 @@
 import { urlModelFiles } from '../lib/io/urlModelFiles';
 import { ImageClassifier } from '../lib/models/imageClassifier';
 import { PixelDiffusionModel } from '../lib/models/pixelDiffusionModel';
-import { generateOptionsFromJson } from '../lib/options/optionsJson';
 import { Generator } from '../lib/pipeline/generation';
 import { namedOptionImages } from '../lib/pipeline/optionImages';
 import * as tf from '@tensorflow/tfjs';
@@ -37,16 +36,8 @@ export async function loadPageModels(backendName: string, weightsUrl = 'weights'
   ]);
   const styles: Record<string, tf.Tensor4D> = {};
   for (const name of STYLE_IMAGES) styles[name] = await imageTensor(`${weightsUrl}/examples/${name}`);
-  const generator = new Generator({
+  const generator = Generator.forPixelModel(pixel, classifier, {
     backendName,
-    sd: null,
-    pixel,
-    clip: null,
-    arcface: null,
-    classifier,
-    extras: { aestheticHead: null, pickscore: null, hps: null },
-    modelDefaults: generateOptionsFromJson(pixel.manifest.defaults ?? {}, 'digit-unet sag.json defaults'),
-    controlnet: null,
     readImage: namedOptionImages(styles),
   });
   return { generator, evaluator, styles };

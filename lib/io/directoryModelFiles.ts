@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ModelFiles } from './modelFiles';
+import { MissingModelFile, ModelFiles } from './modelFiles';
 
 /** Model files in a local directory (Node). A browser bundle gets directoryModelFiles.browser.ts instead. */
 export function directoryModelFiles(dir: string): ModelFiles {
   const file = (name: string) => path.join(dir, name);
-  const missing = (name: string) => new Error(`${file(name)}: file missing`);
+  const missing = (name: string) => new MissingModelFile(`${file(name)}: file missing`);
   return {
     location: dir,
     at: (name) => directoryModelFiles(file(name)),

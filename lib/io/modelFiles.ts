@@ -7,12 +7,31 @@ export interface ModelFiles {
   readonly location: string;
   /** The files under `name` (a sub-directory). */
   at(name: string): ModelFiles;
-  /** A file's text; an error naming the file when it is missing. */
+  /** A file's text; a MissingModelFile error naming the file when it is missing. */
   readText(name: string): Promise<string>;
-  /** A file's bytes (an ArrayBuffer of its own); an error naming the file when it is missing. */
+  /** A file's bytes (an ArrayBuffer of its own); a MissingModelFile error naming the file when it is missing. */
   readBytes(name: string): Promise<ArrayBuffer>;
   /** Whether the file exists. */
   has(name: string): Promise<boolean>;
+}
+
+/** A file that is not there (a directory without it, an HTTP 404): loaders turn it into what is missing. */
+export class MissingModelFile extends Error {}
+
+/** Reads a file, or says `missing` (prefixed by the file) when it is not there; other errors pass through. */
+export async function readOr<T>(
+  files: ModelFiles,
+  name: string,
+  read: () => Promise<T>,
+  missing: string,
+): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof MissingModelFile)
+      throw new Error(`${joinLocation(files.location, name)}: ${missing}`);
+    throw error;
+  }
 }
 
 /** Joins a location and a relative name with '/', as both file paths and URLs take it. */

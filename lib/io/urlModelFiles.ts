@@ -1,4 +1,4 @@
-import { ModelFiles, joinLocation } from './modelFiles';
+import { MissingModelFile, ModelFiles, joinLocation } from './modelFiles';
 
 /**
  * Model files served over HTTP(S) under `baseUrl` (absolute, or relative to the page in a browser), read with
@@ -13,7 +13,9 @@ export function urlModelFiles(baseUrl: string, fetchFn: typeof fetch = fetch): M
     } catch (error) {
       throw new Error(`${url}: could not be fetched (${(error as Error).message})`);
     }
-    if (!response.ok) throw new Error(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
+    const failure = `${url}: HTTP ${response.status} ${response.statusText}`.trim();
+    if (response.status === 404) throw new MissingModelFile(failure);
+    if (!response.ok) throw new Error(failure);
     return response;
   };
   return {

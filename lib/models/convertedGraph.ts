@@ -3,6 +3,7 @@ import { directoryModelFiles } from '../io/directoryModelFiles';
 import { ModelFiles } from '../io/modelFiles';
 import { FRAME_MIX_INPUT, frameMixMatrix } from './frameMix';
 import { graphModelHandler } from './loadGraphModelDir';
+import { TopologyNode } from './penultimateNode';
 import { useVjpGraphs } from './vjpGraphSwitch';
 
 /** What a converted model.json records about its VJP graph (userDefinedMetadata.sagVjp). */
@@ -28,10 +29,16 @@ const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A converted graph model with named inputs and outputs. Execute is synchronous (usable under tf.grad). */
 export class ConvertedGraph {
+  private readonly inputNames: Set<string>;
+
   private constructor(
     readonly dir: string,
     readonly model: tf.GraphModel,
-  ) {}
+    /** The graph's nodes as model.json lists them (read once, with the model). */
+    readonly nodes: TopologyNode[],
+  ) {
+    this.inputNames = new Set(model.inputs.map((input) => input.name));
+  }
 
   static async load(dir: string): Promise<ConvertedGraph> {
     return ConvertedGraph.fromFiles(directoryModelFiles(dir));
@@ -41,7 +48,11 @@ export class ConvertedGraph {
   static async fromFiles(files: ModelFiles): Promise<ConvertedGraph> {
     if (!(await files.has('model.json')))
       throw new Error(`${files.location}: converted model missing (no model.json; run 'sag convert')`);
-    return new ConvertedGraph(files.location, await tf.loadGraphModel(graphModelHandler(files)));
+    const handler = graphModelHandler(files);
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    const model = await tf.loadGraphModel({ load: async () => (artifacts = await handler.load()) });
+    const topology = (artifacts as tf.io.ModelArtifacts).modelTopology as { node: TopologyNode[] };
+    return new ConvertedGraph(files.location, model, topology.node);
   }
 
   /**
@@ -134,7 +145,7 @@ export class ConvertedGraph {
 
   /** Whether the graph takes `name` as an input. */
   takesInput(name: string): boolean {
-    return this.model.inputs.some((input) => input.name === name);
+    return this.inputNames.has(name);
   }
 
   /**

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { directoryModelFiles } from '../io/directoryModelFiles';
-import { ModelFiles, readJson } from '../io/modelFiles';
+import { ModelFiles } from '../io/modelFiles';
 import { resizeBilinear } from '../nn/bilinearResize';
 import { ConvertedGraph } from './convertedGraph';
-import { TopologyNode, penultimateNodeName } from './penultimateNode';
+import { penultimateNodeName } from './penultimateNode';
 import { ClassifierManifest, loadSagManifest } from './sagManifest';
 
 /**
@@ -15,7 +15,6 @@ export class ImageClassifier {
     readonly dir: string,
     readonly manifest: ClassifierManifest,
     readonly graph: ConvertedGraph,
-    private readonly topology: TopologyNode[],
   ) {}
 
   static async load(dir: string): Promise<ImageClassifier> {
@@ -25,11 +24,11 @@ export class ImageClassifier {
   /** From a directory or a URL. */
   static async fromFiles(files: ModelFiles): Promise<ImageClassifier> {
     const manifest = await loadSagManifest(files, 'sag-classifier');
-    const graph = await ConvertedGraph.fromFiles(files.at('classifier'));
-    const json = (await readJson(files.at('classifier'), 'model.json')) as {
-      modelTopology: { node: TopologyNode[] };
-    };
-    return new ImageClassifier(files.location, manifest, graph, json.modelTopology.node);
+    return new ImageClassifier(
+      files.location,
+      manifest,
+      await ConvertedGraph.fromFiles(files.at('classifier')),
+    );
   }
 
   get classes(): number {
@@ -72,7 +71,7 @@ export class ImageClassifier {
    * sets). Not differentiable. Caller owns the result.
    */
   embedding(image: tf.Tensor4D): tf.Tensor2D {
-    if (this.embeddingNode === null) this.embeddingNode = penultimateNodeName(this.topology, 'logits');
+    if (this.embeddingNode === null) this.embeddingNode = penultimateNodeName(this.graph.nodes, 'logits');
     const node = this.embeddingNode;
     return tf.tidy(() => {
       const features = this.graph.execute({ image: this.fit(image) }, [node])[0];

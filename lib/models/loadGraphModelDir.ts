@@ -1,22 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { directoryModelFiles } from '../io/directoryModelFiles';
-import { ModelFiles, joinLocation, readJson } from '../io/modelFiles';
+import { MissingModelFile, ModelFiles, readJson, readOr } from '../io/modelFiles';
 
 /** A tfjs IOHandler reading model.json and its shards through `files` (no tfjs-node, no fetch of tfjs's own). */
-export function graphModelHandler(files: ModelFiles): tf.io.IOHandler {
+export function graphModelHandler(files: ModelFiles): { load(): Promise<tf.io.ModelArtifacts> } {
   return {
     load: async () => {
-      if (!(await files.has('model.json')))
-        throw new Error(`${files.location}: not a converted model directory (no model.json)`);
-      const json = (await readJson(files, 'model.json')) as tf.io.ModelJSON;
+      let json: tf.io.ModelJSON;
+      try {
+        json = (await readJson(files, 'model.json')) as tf.io.ModelJSON;
+      } catch (error) {
+        if (error instanceof MissingModelFile)
+          throw new Error(`${files.location}: not a converted model directory (no model.json)`);
+        throw error;
+      }
       const weightSpecs: tf.io.WeightsManifestEntry[] = [];
       const buffers: ArrayBuffer[] = [];
       for (const group of json.weightsManifest) {
         weightSpecs.push(...group.weights);
         for (const p of group.paths) {
-          if (!(await files.has(p)))
-            throw new Error(`${joinLocation(files.location, p)}: weight shard missing`);
-          buffers.push(await files.readBytes(p));
+          buffers.push(await readOr(files, p, () => files.readBytes(p), 'weight shard missing'));
         }
       }
       return {

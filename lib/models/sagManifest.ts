@@ -1,4 +1,4 @@
-import { ModelFiles, joinLocation, readJson } from '../io/modelFiles';
+import { MissingModelFile, ModelFiles, joinLocation, readJson } from '../io/modelFiles';
 
 /** The sag.json version this sag writes and reads. A directory written by a newer sag is refused, not guessed at. */
 export const SAG_MANIFEST_VERSION = 1;
@@ -229,13 +229,13 @@ export async function loadSagManifest<F extends SagFormat>(
   files: ModelFiles,
   format: F,
 ): Promise<ManifestByFormat[F]> {
-  if (!(await files.has('sag.json'))) {
+  let raw: unknown;
+  try {
+    raw = await readJson(files, 'sag.json');
+  } catch (error) {
+    if (!(error instanceof MissingModelFile)) throw error;
     if (!(await files.has('.'))) throw new Error(`${files.location}: model directory not found`);
     throw new Error(`${files.location}: not a converted model directory (no sag.json; run 'sag convert')`);
   }
-  return validateSagManifest(
-    await readJson(files, 'sag.json'),
-    joinLocation(files.location, 'sag.json'),
-    format,
-  );
+  return validateSagManifest(raw, joinLocation(files.location, 'sag.json'), format);
 }

@@ -16,6 +16,7 @@ import { useVjpGraphs } from '../models/vjpGraphSwitch';
 import { EULER } from '../ode/tableaus';
 import { GenerateOptions, optionSpec } from '../options/generateOptions';
 import { InvalidOptionError } from '../options/invalidOption';
+import { generateOptionsFromJson } from '../options/optionsJson';
 import { resolveGenerateOptions } from '../options/resolveGenerateOptions';
 import { createSampler } from '../samplers';
 import { SeededNoise } from '../samplers/seededNoise';
@@ -112,6 +113,31 @@ export class Generator {
     this.modelDefaults = models.modelDefaults;
     this.controlnet = models.controlnet;
     this.readImage = models.readImage;
+  }
+
+  /**
+   * A generator for a pixel diffusion model guided by an image classifier (the embedded digit models), with the
+   * model's recommended defaults (its sag.json).
+   */
+  static forPixelModel(
+    pixel: PixelDiffusionModel,
+    classifier: ImageClassifier | null,
+    options: { backendName: string; readImage: OptionImageReader },
+  ): Generator {
+    return new Generator({
+      ...options,
+      sd: null,
+      pixel,
+      clip: null,
+      arcface: null,
+      classifier,
+      extras: { aestheticHead: null, pickscore: null, hps: null },
+      modelDefaults: generateOptionsFromJson(
+        pixel.manifest.defaults ?? {},
+        `${pixel.dir}: sag.json defaults`,
+      ),
+      controlnet: null,
+    });
   }
 
   /** Default image size of the loaded model. */

@@ -1,4 +1,4 @@
-import { ModelFiles, joinLocation, readJson } from '../io/modelFiles';
+import { ModelFiles, joinLocation, readJson, readOr } from '../io/modelFiles';
 
 export const BETA_SCHEDULES = ['linear', 'scaled_linear', 'squaredcos_cap_v2'] as const;
 export type BetaSchedule = (typeof BETA_SCHEDULES)[number];
@@ -168,10 +168,7 @@ export function parseSchedulerConfig(raw: unknown, source = 'scheduler config'):
 }
 /** Reads `scheduler_config.json` of model files (a directory or a URL). */
 export async function loadSchedulerConfig(files: ModelFiles): Promise<SchedulerConfig> {
-  if (!(await files.has('scheduler_config.json')))
-    throw new Error(`${joinLocation(files.location, 'scheduler_config.json')}: scheduler config not found`);
-  return parseSchedulerConfig(
-    await readJson(files, 'scheduler_config.json'),
-    joinLocation(files.location, 'scheduler_config.json'),
-  );
+  const name = 'scheduler_config.json';
+  const raw = await readOr(files, name, () => readJson(files, name), 'scheduler config not found');
+  return parseSchedulerConfig(raw, joinLocation(files.location, name));
 }
