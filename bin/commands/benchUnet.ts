@@ -60,7 +60,7 @@ export function benchUnetCommand(): Command {
     )
     .option(
       '--profile',
-      'also profile one forward and one input VJP: kernel launches and time per kernel (times on webgpu)',
+      'also profile one forward and one input VJP (tf.grad and VJP graph): kernel launches and time per kernel (times on webgpu)',
     )
     .option('--no-vjp-graph', "skip the UNet's VJP graph (its rows: input VJP and symplectic through it)")
     .option('--json', 'print the rows as JSON instead of a table')
@@ -109,10 +109,17 @@ export function benchUnetCommand(): Command {
               ? `${JSON.stringify({ backend: backend.description, parameters, scale: opts.scale, latent: opts.latent, rows, profiles }, null, 2)}\n`
               : `${formatUnetBenchTable(rows)}\n`,
           );
-          if (profiles && !opts.json)
-            process.stdout.write(
-              `\n${formatKernelProfile('forward, batch 1', profiles.forward)}\n\n${formatKernelProfile('input VJP, batch 1', profiles.vjp)}\n`,
-            );
+          if (profiles && !opts.json) {
+            const titles = {
+              forward: 'forward, batch 1',
+              vjp: 'input VJP through tf.grad, batch 1',
+              vjpGraph: 'input VJP through the VJP graph, batch 1',
+            };
+            for (const [name, title] of Object.entries(titles)) {
+              const profile = profiles[name as keyof typeof titles];
+              if (profile) process.stdout.write(`\n${formatKernelProfile(title, profile)}\n`);
+            }
+          }
         } finally {
           unet?.dispose();
           fs.rmSync(dir, { recursive: true, force: true });

@@ -217,13 +217,21 @@ export function formatUnetBenchTable(rows: UnetBenchRow[]): string {
   );
 }
 
+export interface UnetProfiles {
+  forward: KernelProfile | null;
+  /** The input VJP through tf.grad. */
+  vjp: KernelProfile | null;
+  /** The input VJP through the converter's VJP graph (null when the model has none). */
+  vjpGraph: KernelProfile | null;
+}
+
 /**
- * Per-kernel profile of one batch-1 forward and one input VJP (after two warm-ups each): how many kernels tfjs
+ * Per-kernel profile of one batch-1 forward and one input VJP by each way the model has (after two warm-ups each): how many kernels tfjs
  * launches and, where the backend can time them (webgpu with timestamp queries), the time each kind takes.
  */
 export async function profileUnet(
   options: Pick<UnetBenchOptions, 'unet' | 'latentSize' | 'latentChannels' | 'textDim'>,
-): Promise<{ forward: KernelProfile; vjp: KernelProfile }> {
+): Promise<UnetProfiles> {
   const eps = unetEps(options.unet);
   const x = tf.randomNormal(
     [1, options.latentSize, options.latentSize, options.latentChannels],
@@ -235,20 +243,26 @@ export async function profileUnet(
   const context = tf.randomNormal([1, 77, options.textDim], 0, 1, 'float32', 2);
   const ones = tf.onesLike(x);
   try {
-    const runs = {
+    const unet = options.unet;
+    const runs: Record<keyof UnetProfiles, (() => tf.Tensor) | null> = {
       forward: () => eps(x, 500, context),
       vjp: () => tf.grad((v: tf.Tensor) => eps(v, 500, context))(x, ones),
+      vjpGraph: unet.vjpGraph
+        ? () => unet.vjp({ sample: x, timestep: tf.tensor1d([500]), encoder_hidden_states: context }, ones)
+        : null,
     };
-    const profiles: Partial<Record<keyof typeof runs, KernelProfile>> = {};
-    for (const name of ['forward', 'vjp'] as const) {
+    const profiles: UnetProfiles = { forward: null, vjp: null, vjpGraph: null };
+    for (const name of ['forward', 'vjp', 'vjpGraph'] as const) {
+      const run = runs[name];
+      if (!run) continue;
       for (let w = 0; w < 2; w++) {
-        const warm = runs[name]();
+        const warm = run();
         await syncOnTensor(warm);
         warm.dispose();
       }
-      profiles[name] = await profileKernels(runs[name]);
+      profiles[name] = await profileKernels(run);
     }
-    return profiles as { forward: KernelProfile; vjp: KernelProfile };
+    return profiles;
   } finally {
     tf.dispose([x, context, ones]);
   }

@@ -93,9 +93,9 @@ export async function appendVjpGraph(dir: string, options: AppendVjpOptions): Pr
 const WASM_PROBE_LIMIT_BYTES = 1.5 * 2 ** 30;
 
 /**
- * The backend the probes run on: wasm, unless the model is too large for wasm's memory (then cpu: slower, no
- * limit) or the caller runs on a GPU backend (kept). tfjs's default cpu backend would take minutes for a UNet. Returns
- * what restores the caller's backend.
+ * The backend the probes run on: the caller's GPU backend if it runs on one (an SD UNet probed on cpu takes many
+ * minutes), else wasm, unless the model is too large for wasm's memory (then cpu: slower, no limit). Returns what restores the
+ * caller's backend.
  */
 async function backendForProbing(json: {
   weightsManifest: { weights: { shape: number[]; quantization?: unknown }[] }[];
@@ -105,10 +105,10 @@ async function backendForProbing(json: {
     .flatMap((group) => group.weights)
     .reduce((sum, w) => sum + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
   const wanted: BackendChoice =
-    bytes > WASM_PROBE_LIMIT_BYTES
-      ? 'cpu'
-      : current === 'webgpu' || current === 'tensorflow'
-        ? current
+    current === 'webgpu' || current === 'tensorflow'
+      ? current
+      : bytes > WASM_PROBE_LIMIT_BYTES
+        ? 'cpu'
         : 'wasm';
   if (wanted === current) return async () => undefined;
   await startBackend(wanted, { announce: false });
