@@ -48,6 +48,22 @@ describeOnWebgpu('webgpu kernels behind the VJPs, against the cpu backend', () =
     });
   });
 
+  test("the input gradient through SD's largest conv kernel (3x3x2560x1280: its flip was once a product over 2^21 columns, which webgpu refuses)", async () => {
+    const inputs = () => ({
+      x: tf.randomNormal([1, 2, 2, 2560], 0, 1, 'float32', 7) as tf.Tensor4D,
+      filter: tf.randomNormal([3, 3, 2560, 1280], 0, 0.01, 'float32', 8) as tf.Tensor4D,
+    });
+    const viaGrad = await on('webgpu', () => {
+      const { x, filter } = inputs();
+      return tf.grad((input: tf.Tensor) => tf.conv2d(input as tf.Tensor4D, filter, 1, 'same'))(x);
+    });
+    const stock = await on('cpu', () => {
+      const { x, filter } = inputs();
+      return stockInputGradient(x.shape, tf.ones([1, 2, 2, 1280]) as tf.Tensor4D, filter, 1, 'same');
+    });
+    expect(relativeL2(viaGrad, stock)).toBeLessThan(1e-5);
+  });
+
   test.each([
     [1, 1],
     [2, 1],
