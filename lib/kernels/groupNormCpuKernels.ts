@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  GroupNormGeometry,
+  GroupNormParams,
+  groupNormForward,
+  groupNormInputGradient,
+} from './groupNormMath';
+import { GroupNormAttrs, SAG_GROUP_NORM, SAG_GROUP_NORM_GRAD, checkGroupNormInputs } from './groupNormOp';
+
+/** What the kernels need of tfjs-backend-cpu and tfjs-backend-wasm (their classes are not imported). */
+interface CpuBackendLike {
+  data: { get(dataId: object): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
+}
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+function geometry(x: tf.TensorInfo, groups: number): GroupNormGeometry {
+  const [batch, h, w, channels] = x.shape;
+  return { batch, pixels: h * w, channels, groups };
+}
+
+function params(attrs: GroupNormAttrs): GroupNormParams {
+  return { epsilon: attrs.epsilon, silu: attrs.activation === 'silu' };
+}
+
+type Compute = (
+  inputs: Float32Array[],
+  geo: GroupNormGeometry,
+  p: GroupNormParams,
+  out: Float32Array,
+) => void;
+
+const forward: Compute = ([x, gamma, beta], geo, p, out) => groupNormForward(x, gamma, beta, geo, p, out);
+const inputGradient: Compute = ([x, gamma, beta, dy], geo, p, out) =>
+  groupNormInputGradient(x, gamma, beta, dy, geo, p, out);
+
+function inputsInOrder(inputs: tf.NamedTensorInfoMap, names: string[]): tf.TensorInfo[] {
+  return names.map((name) => {
+    const t = inputs[name];
+    if (!t || t.dtype !== 'float32') throw new Error(`${SAG_GROUP_NORM}: input '${name}' must be float32`);
+    return t;
+  });
+}
+
+function cpuKernel(names: string[], compute: Compute): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as GroupNormAttrs;
+    const tensors = inputsInOrder(inputs, names);
+    checkGroupNormInputs(tensors[0], tensors[1], a.groups);
+    const cpu = backend as unknown as CpuBackendLike;
+    const values = tensors.map((t) => cpu.data.get(t.dataId).values as Float32Array);
+    const out = new Float32Array(tf.util.sizeFromShape(tensors[0].shape));
+    compute(values, geometry(tensors[0], a.groups), params(a), out);
+    return cpu.makeTensorInfo(tensors[0].shape, 'float32', out);
+  };
+}
+
+function wasmKernel(names: string[], compute: Compute): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const a = attrs as unknown as GroupNormAttrs;
+    const tensors = inputsInOrder(inputs, names);
+    checkGroupNormInputs(tensors[0], tensors[1], a.groups);
+    const wasm = backend as unknown as WasmBackendLike;
+    // The output first: allocating may grow the heap, which detaches views taken before.
+    const output = wasm.makeOutput(tensors[0].shape, 'float32');
+    const values = tensors.map((t) => wasm.typedArrayFromHeap(t));
+    compute(values, geometry(tensors[0], a.groups), params(a), wasm.typedArrayFromHeap(output));
+    return output;
+  };
+}
+
+const FORWARD_INPUTS = ['x', 'gamma', 'beta'];
+const GRADIENT_INPUTS = ['x', 'gamma', 'beta', 'dy'];
+
+/** The JavaScript kernels of SagGroupNorm and SagGroupNormGrad on the cpu and wasm backends. */
+export const GROUP_NORM_CPU_KERNELS: tf.KernelConfig[] = [
+  { kernelName: SAG_GROUP_NORM, backendName: 'cpu', kernelFunc: cpuKernel(FORWARD_INPUTS, forward) },
+  {
+    kernelName: SAG_GROUP_NORM_GRAD,
+    backendName: 'cpu',
+    kernelFunc: cpuKernel(GRADIENT_INPUTS, inputGradient),
+  },
+  { kernelName: SAG_GROUP_NORM, backendName: 'wasm', kernelFunc: wasmKernel(FORWARD_INPUTS, forward) },
+  {
+    kernelName: SAG_GROUP_NORM_GRAD,
+    backendName: 'wasm',
+    kernelFunc: wasmKernel(GRADIENT_INPUTS, inputGradient),
+  },
+];

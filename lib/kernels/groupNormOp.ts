@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * GroupNorm with affine parameters and an optional SiLU as one op (`SagGroupNorm`), and its input gradient as
+ * another (`SagGroupNormGrad`): the converter writes them as single graph nodes instead of ~12 primitive ops
+ * forward and ~25 backward. Where a backend has kernels for them (cpu, wasm, webgpu: see registerGroupNormKernels)
+ * one or two kernels run; elsewhere the primitive form below runs, with the same result.
+ */
+export const SAG_GROUP_NORM = 'SagGroupNorm';
+export const SAG_GROUP_NORM_GRAD = 'SagGroupNormGrad';
+
+export type GroupNormActivation = 'none' | 'silu';
+
+export interface GroupNormAttrs {
+  groups: number;
+  epsilon: number;
+  activation: GroupNormActivation;
+}
+
+/** NHWC x [N, H, W, C] with C divisible by groups; gamma and beta [C]. */
+export function checkGroupNormInputs(x: tf.TensorInfo, gamma: tf.TensorInfo, groups: number): void {
+  const channels = x.shape[x.shape.length - 1];
+  if (x.shape.length !== 4 || channels % groups !== 0 || gamma.shape[0] !== channels)
+    throw new Error(
+      `${SAG_GROUP_NORM}: expected NHWC input with channels divisible by ${groups} groups and ${channels} scales, got [${x.shape}] and [${gamma.shape}]`,
+    );
+}
+
+/** The primitive form (the portable fallback; also what older converted graphs contain). */
+export function groupNormPrimitive(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  attrs: GroupNormAttrs,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    const grouped = tf.reshape(x, [n, h * w, attrs.groups, c / attrs.groups]);
+    const mean = tf.mean(grouped, [1, 3], true);
+    const centered = tf.sub(grouped, mean);
+    const variance = tf.mean(tf.square(centered), [1, 3], true);
+    const normalized = tf.reshape(tf.mul(centered, tf.rsqrt(tf.add(variance, attrs.epsilon))), x.shape);
+    const z = tf.add(tf.mul(normalized, gamma), beta);
+    return attrs.activation === 'silu' ? tf.mul(z, tf.sigmoid(z)) : z;
+  });
+}
+
+function hasKernel(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+/** act(gamma * groupnorm(x) + beta). A new tensor (the caller disposes it). */
+export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, attrs: GroupNormAttrs): tf.Tensor {
+  if (!hasKernel(SAG_GROUP_NORM)) return groupNormPrimitive(x, gamma, beta, attrs);
+  checkGroupNormInputs(x, gamma, attrs.groups);
+  return tf
+    .engine()
+    .runKernel(SAG_GROUP_NORM, { x, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** The gradient of groupNorm w.r.t. x for the cotangent dy. A new tensor (the caller disposes it). */
+export function groupNormInputGradient(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  dy: tf.Tensor,
+  attrs: GroupNormAttrs,
+): tf.Tensor {
+  if (!hasKernel(SAG_GROUP_NORM_GRAD))
+    return tf.tidy(() => tf.grad((input: tf.Tensor) => groupNormPrimitive(input, gamma, beta, attrs))(x, dy));
+  checkGroupNormInputs(x, gamma, attrs.groups);
+  return tf
+    .engine()
+    .runKernel(SAG_GROUP_NORM_GRAD, { x, gamma, beta, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** Attributes of a graph node, as tfjs-converter hands them to a custom op (strings lower-cased). */
+function attrsOfNode(attrs: Record<string, unknown>): GroupNormAttrs {
+  const activation = String(attrs.activation ?? 'none');
+  if (activation !== 'none' && activation !== 'silu')
+    throw new Error(`${SAG_GROUP_NORM}: unknown activation '${activation}'`);
+  return { groups: Number(attrs.groups), epsilon: Number(attrs.epsilon), activation };
+}
+
+let registered = false;
+
+/**
+ * Registers the ops with tfjs-converter (graph models may contain them) and the forward op's gradient with tfjs
+ * (tf.grad through a graph). Idempotent; runs when this module is imported.
+ */
+export function registerGroupNormOps(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerOp(SAG_GROUP_NORM, (node) => {
+    const [x, gamma, beta] = node.inputs;
+    return groupNorm(x, gamma, beta, attrsOfNode(node.attrs));
+  });
+  tf.registerOp(SAG_GROUP_NORM_GRAD, (node) => {
+    const [x, gamma, beta, dy] = node.inputs;
+    return groupNormInputGradient(x, gamma, beta, dy, attrsOfNode(node.attrs));
+  });
+  // Only x's gradient: converted models never differentiate their weights.
+  tf.registerGradient({
+    kernelName: SAG_GROUP_NORM,
+    inputsToSave: ['x', 'gamma', 'beta'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, gamma, beta] = saved;
+      return {
+        x: () => groupNormInputGradient(x, gamma, beta, dy as tf.Tensor, attrs as unknown as GroupNormAttrs),
+      };
+    },
+  });
+}
+
+registerGroupNormOps();
