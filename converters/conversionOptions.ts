@@ -7,4 +7,6 @@ export interface ConversionOptions {
   log?: (line: string) => void;
   /** Also write VJP graphs for the networks guidance differentiates (default true). */
   vjpGraphs?: boolean;
+  /** GroupNorm (+SiLU) as sag's fused op, one node (default true); false: primitive ops any tfjs program runs. */
+  fusedOps?: boolean;
 }

@@ -63,6 +63,10 @@ export function benchUnetCommand(): Command {
       'also profile one forward and one input VJP (tf.grad and VJP graph): kernel launches and time per kernel (times on webgpu)',
     )
     .option('--no-vjp-graph', "skip the UNet's VJP graph (its rows: input VJP and symplectic through it)")
+    .option(
+      '--no-fused-ops',
+      'build the UNet with GroupNorm as primitive ops (as before sag had its fused op)',
+    )
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
@@ -72,7 +76,7 @@ export function benchUnetCommand(): Command {
         let unet: ConvertedGraph | null = null;
         try {
           const began = performance.now();
-          const { unetDir, parameters } = await writeSyntheticUnetGraph(dir, config);
+          const { unetDir, parameters } = await writeSyntheticUnetGraph(dir, config, 0, opts.fusedOps);
           if (opts.vjpGraph)
             await appendUnetVjpGraph(unetDir, parseUnetConfig(config, 'synthetic UNet config'), 77, (line) =>
               process.stderr.write(`${line}\n`),

@@ -21,6 +21,8 @@ interface CommonOptions {
   verbose?: boolean;
   /** Only on converters that write VJP graphs. */
   vjpGraph?: boolean;
+  /** Only on converters of networks with GroupNorm. */
+  fusedOps?: boolean;
   backend?: string;
 }
 
@@ -50,6 +52,10 @@ function withVjpGraphOptions(command: Command): Command {
     .option(
       '--no-vjp-graph',
       'do not write VJP graphs (guidance then differentiates these networks with tf.grad: same values, more memory)',
+    )
+    .option(
+      '--no-fused-ops',
+      "write GroupNorm (+SiLU) as primitive ops instead of sag's fused op (a graph any TensorFlow.js program can run; slower)",
     );
 }
 
@@ -74,6 +80,7 @@ async function conversionOptions(opts: CommonOptions) {
     overwrite: opts.overwrite,
     verbose: opts.verbose,
     vjpGraphs: opts.vjpGraph,
+    fusedOps: opts.fusedOps,
     log,
   };
 }

@@ -21,12 +21,13 @@ export function scaledSdV15UnetConfig(scale: number): Record<string, unknown> {
 
 /**
  * A random-weight UNet for `config`, converted into `dir/unet` (a graph model): the checkpoint is written to
- * `dir/checkpoint`, converted, then deleted. Returns the parameter count.
+ * `dir/checkpoint`, converted (GroupNorm fused unless `fusedOps` is false), then deleted. Returns the parameter count.
  */
 export async function writeSyntheticUnetGraph(
   dir: string,
   config: Record<string, unknown>,
   seed = 0,
+  fusedOps = true,
 ): Promise<{ unetDir: string; parameters: number }> {
   const checkpoint = path.join(dir, 'checkpoint');
   const unetDir = path.join(dir, 'unet');
@@ -34,6 +35,7 @@ export async function writeSyntheticUnetGraph(
   try {
     await writeUnetGraph(checkpoint, unetDir, parseUnetConfig(config, 'synthetic UNet config'), {
       dtype: 'float32',
+      fusedOps,
     });
   } finally {
     fs.rmSync(checkpoint, { recursive: true, force: true });

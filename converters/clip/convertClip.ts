@@ -56,7 +56,7 @@ export async function convertClip(
       throw new Error(`--hidden-states: ${h} is outside 0..${vision.layers}`);
   }
   const log = options.log ?? (() => undefined);
-  const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
+  const graphOptions = { dtype: options.dtype, verbose: options.verbose, log, fusedOps: options.fusedOps };
   const weights = await CheckpointWeights.openDirectory(srcDir, ['model', 'pytorch_model']);
   let mean = CLIP_DEFAULT_MEAN;
   let std = CLIP_DEFAULT_STD;

@@ -1,7 +1,9 @@
 import { CheckpointWeights } from '../weights/weightSource';
 import { convWeightToHwio } from '../weights/layout';
+import { SAG_GROUP_NORM } from '../../lib/kernels';
 import { GraphBuilder, Ref } from './graphBuilder';
 import { GraphOps } from './graphOps';
+import { attr } from './tfAttr';
 
 export type Activation = 'silu' | 'gelu' | 'quick_gelu' | 'relu' | 'gelu_pytorch_tanh';
 
@@ -15,6 +17,11 @@ export class NnLayers {
   constructor(
     readonly g: GraphBuilder,
     readonly w: CheckpointWeights,
+    /**
+     * Emit GroupNorm (+SiLU) as one SagGroupNorm node (sag's kernels; default) rather than primitive ops (a graph
+     * any tfjs program can run).
+     */
+    readonly fusedOps = true,
   ) {
     this.ops = new GraphOps(g);
   }
@@ -85,16 +92,34 @@ export class NnLayers {
   }
 
   /**
-   * GroupNorm over NHWC x with affine parameters `name.weight`, `name.bias` (omitted when affine = false).
-   * Mean and variance via sub/square/mean (tfjs's SquaredDifference gradient ignores broadcasting).
+   * GroupNorm over NHWC x with affine parameters `name.weight`, `name.bias` (omitted when name is null), then
+   * `activation` if given. With fused ops and affine parameters, GroupNorm and a SiLU are one SagGroupNorm node.
+   * Otherwise mean and variance via sub/square/mean (tfjs's SquaredDifference gradient ignores broadcasting).
    */
-  groupNorm(x: Ref, name: string | null, channels: number | null, groups: number, eps: number): Ref {
+  groupNorm(
+    x: Ref,
+    name: string | null,
+    channels: number | null,
+    groups: number,
+    eps: number,
+    activation?: Activation,
+  ): Ref {
     const o = this.ops;
     if (channels === null) {
       if (name === null) throw new Error('groupNorm without affine parameters needs the channel count');
       channels = this.w.shape(`${name}.weight`)[0];
     }
     if (channels % groups !== 0) throw new Error(`GroupNorm ${name}: ${channels} channels, ${groups} groups`);
+    if (this.fusedOps && name !== null && (activation === undefined || activation === 'silu'))
+      return this.g.op(
+        SAG_GROUP_NORM,
+        [x, this.param(`${name}.weight`, [channels]), this.param(`${name}.bias`, [channels])],
+        {
+          groups: attr.int(groups),
+          epsilon: attr.float(eps),
+          activation: attr.string(activation ?? 'none'),
+        },
+      );
     const grouped = o.reshape(x, o.dynamicShape([{ of: x, dim: 0 }, -1, groups, channels / groups]));
     const mean = o.mean(grouped, [1, 3]);
     const centered = o.sub(grouped, mean);
@@ -103,7 +128,7 @@ export class NnLayers {
     let y = o.reshape(normalized, o.shapeOf(x));
     if (name !== null)
       y = o.add(o.mul(y, this.param(`${name}.weight`, [channels])), this.param(`${name}.bias`, [channels]));
-    return y;
+    return activation === undefined ? y : this.activation(y, activation);
   }
 
   /** LayerNorm over the last axis. */

@@ -10,6 +10,8 @@ export interface WriteGraphModelOptions {
   dtype: 'float32' | 'float16';
   verbose?: boolean;
   log?: (line: string) => void;
+  /** GroupNorm (+SiLU) as sag's fused op (default true); false writes primitive ops only. */
+  fusedOps?: boolean;
 }
 
 export interface WrittenGraphModel {
@@ -33,7 +35,7 @@ export function writeGraphModel(
   fs.mkdirSync(dir, { recursive: true });
   const writer = new WeightShardWriter(dir);
   const g = new GraphBuilder(writer, options.dtype);
-  const nn = new NnLayers(g, weights);
+  const nn = new NnLayers(g, weights, options.fusedOps ?? true);
   build(nn);
   const { histogram } = checkGraph(g.nodes, label);
   const json = g.modelJson();

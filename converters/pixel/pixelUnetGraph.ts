@@ -40,6 +40,6 @@ export function pixelUnetGraph(
     if (spec.attentionLevels.includes(l)) h = attn(h, `up.${l}.attention`);
     if (l > 0) h = nn.conv2d(nn.ops.upsampleNearest2x(h), `up.${l}.upsample`, 1, 1);
   }
-  h = nn.activation(nn.groupNorm(h, 'conv_norm_out', null, spec.groups, EPS), 'silu');
+  h = nn.groupNorm(h, 'conv_norm_out', null, spec.groups, EPS, 'silu');
   return nn.conv2d(h, 'conv_out', 1, 1);
 }

@@ -36,7 +36,12 @@ export async function convertControlNet(
   try {
     return await writeAtomically(outDir, options.overwrite ?? false, async (tmp) => {
       log('converting controlnet');
-      const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
+      const graphOptions = {
+        dtype: options.dtype,
+        verbose: options.verbose,
+        log,
+        fusedOps: options.fusedOps,
+      };
       writeGraphModel(path.join(tmp, 'controlnet'), 'controlnet', weights, graphOptions, (nn) => {
         const { inChannels, crossAttentionDim } = config.unet;
         const sample = nn.g.input('sample', 'float32', [null, null, null, inChannels]);

@@ -242,7 +242,7 @@ async function convertFrom(
     );
   }
   const log = options.log ?? (() => undefined);
-  const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
+  const graphOptions = { dtype: options.dtype, verbose: options.verbose, log, fusedOps: options.fusedOps };
   const manifest = await writeAtomically(outDir, options.overwrite ?? false, async (tmp) => {
     log('converting unet');
     writeUnetGraphFrom(await source.weights('unet'), path.join(tmp, 'unet'), unetConfig, graphOptions);

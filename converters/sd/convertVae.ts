@@ -48,7 +48,7 @@ export async function convertVae(
     const raw = configFile ? readConfig(configFile) : inferVaeConfig(view, 512);
     const vaeConfig = parseVaeConfig(raw, configFile ?? `${weightFile} (inferred from its tensors)`);
     const log = options.log ?? (() => undefined);
-    const graphOptions = { dtype: options.dtype, verbose: options.verbose, log };
+    const graphOptions = { dtype: options.dtype, verbose: options.verbose, log, fusedOps: options.fusedOps };
     return await writeAtomically(outDir, options.overwrite ?? false, async (tmp) => {
       // A view: closing the weights leaves the file open (closed below).
       const weights = CheckpointWeights.fromFiles([unclosedView(view)]);

@@ -291,7 +291,7 @@ export class UnetGraph {
       }
       if (i < n - 1) h = nn.conv2d(o.upsampleNearest2x(h), `${block}.upsamplers.0.conv`, 1, 1);
     }
-    h = nn.activation(nn.groupNorm(h, 'conv_norm_out', null, config.normGroups, config.normEps), config.act);
+    h = nn.groupNorm(h, 'conv_norm_out', null, config.normGroups, config.normEps, config.act);
     return nn.conv2d(h, 'conv_out', 1, (config.convOutKernel - 1) / 2);
   }
 

@@ -91,7 +91,7 @@ export class VaeGraph {
       if (i < n - 1)
         h = nn.conv2d(nn.ops.upsampleNearest2x(h), `decoder.up_blocks.${i}.upsamplers.0.conv`, 1, 1);
     }
-    h = nn.activation(nn.groupNorm(h, 'decoder.conv_norm_out', null, config.normGroups, VAE_EPS), config.act);
+    h = nn.groupNorm(h, 'decoder.conv_norm_out', null, config.normGroups, VAE_EPS, config.act);
     return nn.conv2d(h, 'decoder.conv_out', 1, 1);
   }
 
@@ -116,7 +116,7 @@ export class VaeGraph {
       }
     }
     h = this.midBlock(h, 'encoder');
-    h = nn.activation(nn.groupNorm(h, 'encoder.conv_norm_out', null, config.normGroups, VAE_EPS), config.act);
+    h = nn.groupNorm(h, 'encoder.conv_norm_out', null, config.normGroups, VAE_EPS, config.act);
     h = nn.conv2d(h, 'encoder.conv_out', 1, 1);
     if (config.useQuantConv) h = nn.conv2d(h, 'quant_conv');
     const [mean, logvar] = o.split(h, 2, 3);

@@ -5,7 +5,13 @@ import {
   groupNormForward,
   groupNormInputGradient,
 } from './groupNormMath';
-import { GroupNormAttrs, SAG_GROUP_NORM, SAG_GROUP_NORM_GRAD, checkGroupNormInputs } from './groupNormOp';
+import {
+  GroupNormAttrs,
+  SAG_GROUP_NORM,
+  SAG_GROUP_NORM_GRAD,
+  checkGroupNormInputs,
+  groupNormGeometry,
+} from './groupNormOp';
 
 /** What the kernels need of tfjs-backend-cpu and tfjs-backend-wasm (their classes are not imported). */
 interface CpuBackendLike {
@@ -18,8 +24,7 @@ interface WasmBackendLike {
 }
 
 function geometry(x: tf.TensorInfo, groups: number): GroupNormGeometry {
-  const [batch, h, w, channels] = x.shape;
-  return { batch, pixels: h * w, channels, groups };
+  return { ...groupNormGeometry(x), groups };
 }
 
 function params(attrs: GroupNormAttrs): GroupNormParams {

@@ -1,5 +1,5 @@
 /**
- * GroupNorm (+ SiLU) over NHWC data in plain loops: the forward and the input gradient of the fused `SagGroupNorm`
+ * GroupNorm (+ SiLU) over channels-last data (NHWC, or tokens) in plain loops: the forward and the input gradient of the fused `SagGroupNorm`
  * op on the cpu and wasm backends. Sums are accumulated in float64.
  */
 

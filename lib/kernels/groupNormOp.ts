@@ -17,13 +17,20 @@ export interface GroupNormAttrs {
   activation: GroupNormActivation;
 }
 
-/** NHWC x [N, H, W, C] with C divisible by groups; gamma and beta [C]. */
+/** x [N, ..., C] (NHWC images, or tokens) with C divisible by groups; gamma and beta [C]. */
 export function checkGroupNormInputs(x: tf.TensorInfo, gamma: tf.TensorInfo, groups: number): void {
   const channels = x.shape[x.shape.length - 1];
-  if (x.shape.length !== 4 || channels % groups !== 0 || gamma.shape[0] !== channels)
+  if (x.shape.length < 2 || channels % groups !== 0 || gamma.shape[0] !== channels)
     throw new Error(
-      `${SAG_GROUP_NORM}: expected NHWC input with channels divisible by ${groups} groups and ${channels} scales, got [${x.shape}] and [${gamma.shape}]`,
+      `${SAG_GROUP_NORM}: expected channels-last input with channels divisible by ${groups} groups and ${channels} scales, got [${x.shape}] and [${gamma.shape}]`,
     );
+}
+
+/** Batch, positions per item (H * W for images) and channels of a channels-last tensor. */
+export function groupNormGeometry(x: tf.TensorInfo): { batch: number; pixels: number; channels: number } {
+  const batch = x.shape[0];
+  const channels = x.shape[x.shape.length - 1];
+  return { batch, pixels: tf.util.sizeFromShape(x.shape) / (batch * channels), channels };
 }
 
 /** The primitive form (the portable fallback; also what older converted graphs contain). */
@@ -34,8 +41,8 @@ export function groupNormPrimitive(
   attrs: GroupNormAttrs,
 ): tf.Tensor {
   return tf.tidy(() => {
-    const [n, h, w, c] = x.shape;
-    const grouped = tf.reshape(x, [n, h * w, attrs.groups, c / attrs.groups]);
+    const { batch, pixels, channels } = groupNormGeometry(x);
+    const grouped = tf.reshape(x, [batch, pixels, attrs.groups, channels / attrs.groups]);
     const mean = tf.mean(grouped, [1, 3], true);
     const centered = tf.sub(grouped, mean);
     const variance = tf.mean(tf.square(centered), [1, 3], true);

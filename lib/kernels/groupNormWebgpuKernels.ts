@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { GroupNormAttrs, SAG_GROUP_NORM, SAG_GROUP_NORM_GRAD, checkGroupNormInputs } from './groupNormOp';
+import {
+  GroupNormAttrs,
+  SAG_GROUP_NORM,
+  SAG_GROUP_NORM_GRAD,
+  checkGroupNormInputs,
+  groupNormGeometry,
+} from './groupNormOp';
 
 /**
  * SagGroupNorm and SagGroupNormGrad on webgpu, two dispatches each: a statistics pass with one workgroup per
@@ -171,10 +177,10 @@ function webgpuKernel(gradient: boolean): tf.KernelFunc {
     const { x, gamma, beta, dy } = inputs as Record<string, tf.TensorInfo>;
     checkGroupNormInputs(x, gamma, a.groups);
     const gpu = backend as unknown as WebgpuBackendLike;
-    const [batch, h, w, channels] = x.shape;
+    const { batch, pixels, channels } = groupNormGeometry(x);
     const silu = a.activation === 'silu';
     const uniforms = [
-      { type: 'int32' as const, data: [h * w] },
+      { type: 'int32' as const, data: [pixels] },
       { type: 'int32' as const, data: [channels] },
       { type: 'int32' as const, data: [a.groups] },
       { type: 'int32' as const, data: [channels / a.groups] },

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { directoryModelFiles } from '../io/directoryModelFiles';
 import { MissingModelFile, ModelFiles, readJson, readOr } from '../io/modelFiles';
+// Graphs may contain sag's fused ops: importing the kernels registers them with tfjs-converter and tfjs.
+import '../kernels';
 
 /** A tfjs IOHandler reading model.json and its shards through `files` (no tfjs-node, no fetch of tfjs's own). */
 export function graphModelHandler(files: ModelFiles): { load(): Promise<tf.io.ModelArtifacts> } {
