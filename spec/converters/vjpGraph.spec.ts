@@ -8,6 +8,7 @@ import { appendVjpGraph, removeVjpGraph } from '../../converters/graph/vjp/appen
 import { BACKWARD_RULES } from '../../converters/graph/vjp/backwardRules';
 import { WeightShardWriter } from '../../converters/graph/weightShardWriter';
 import { readValues } from '../../lib/backend/readTensor';
+import { SAG_GROUP_NORM } from '../../lib/kernels';
 import { ArcfaceModel } from '../../lib/models/arcfaceModel';
 import { ClipModel } from '../../lib/models/clipModel';
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
@@ -131,6 +132,25 @@ const CASES: OpCase[] = [
       const [left, right] = o.split(both, 2, 2);
       const sliced = o.slice(left, [0, 2, 0], [-1, 10, 3]);
       return o.add(o.sum(sliced, [1], false), o.sum(o.slice(right, [0, 0, 1], [-1, 16, 2]), [1, 2], true));
+    },
+  },
+  {
+    name: "sag's fused GroupNorm, with and without SiLU (image size varies)",
+    shape: [null, null, null, 3],
+    ops: [SAG_GROUP_NORM],
+    build: (g, _o, x) => {
+      const h = spatial(new GraphOps(g), x);
+      const norm = (input: Ref, activation: string, seed: number) =>
+        g.op(
+          SAG_GROUP_NORM,
+          [
+            input,
+            g.constant(`gamma${seed}`, seeded([4], seed), [4]),
+            g.constant(`beta${seed}`, seeded([4], seed + 1), [4]),
+          ],
+          { groups: attr.int(2), epsilon: attr.float(1e-5), activation: attr.string(activation) },
+        );
+      return norm(norm(h, 'silu', 10), 'none', 12);
     },
   },
   {

@@ -1,0 +1,61 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { scaledSdV15UnetConfig, writeSyntheticUnetGraph } from '../../converters/bench/syntheticUnetGraph';
+import { fuseGroupNorms } from '../../converters/graph/fuseGroupNorms';
+import { startBackend } from '../../lib/backend';
+import { readValues } from '../../lib/backend/readTensor';
+import { SAG_GROUP_NORM } from '../../lib/kernels';
+import { ConvertedGraph } from '../../lib/models/convertedGraph';
+import { relativeL2 } from '../helpers/relativeError';
+
+let dir: string;
+const config = scaledSdV15UnetConfig(0.05);
+
+beforeAll(async () => {
+  await startBackend('wasm', { announce: false });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sag-fuse-spec-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function opCounts(unetDir: string): Record<string, number> {
+  const json = JSON.parse(fs.readFileSync(path.join(unetDir, 'model.json'), 'utf8'));
+  const counts: Record<string, number> = {};
+  for (const node of json.modelTopology.node as { op: string }[])
+    counts[node.op] = (counts[node.op] ?? 0) + 1;
+  return counts;
+}
+
+async function unetOutput(unetDir: string): Promise<Float32Array> {
+  const unet = await ConvertedGraph.load(unetDir);
+  const inputs = {
+    sample: tf.randomNormal([2, 8, 8, 4], 0, 1, 'float32', 1),
+    timestep: tf.tensor1d([500]),
+    encoder_hidden_states: tf.randomNormal([2, 77, config.cross_attention_dim as number], 0, 1, 'float32', 2),
+  };
+  const [out] = unet.execute(inputs, ['out']);
+  const values = Float32Array.from(await readValues(out));
+  tf.dispose([out, ...Object.values(inputs)]);
+  unet.dispose();
+  return values;
+}
+
+test('a graph converted with primitive GroupNorms, rewritten, has the GroupNorm nodes and output of a fused conversion', async () => {
+  const primitive = await writeSyntheticUnetGraph(path.join(dir, 'primitive'), config, 0, false);
+  const fused = await writeSyntheticUnetGraph(path.join(dir, 'fused'), config, 0, true);
+  const before = await unetOutput(primitive.unetDir);
+  expect(opCounts(primitive.unetDir)[SAG_GROUP_NORM]).toBeUndefined();
+
+  const count = await fuseGroupNorms(primitive.unetDir);
+
+  const fusedCounts = opCounts(fused.unetDir);
+  expect(count).toBe(fusedCounts[SAG_GROUP_NORM]);
+  // SD's UNet: 2 per resnet (with SiLU), 1 per transformer, the output norm (with SiLU).
+  expect(count).toBeGreaterThan(40);
+  const rewritten = opCounts(primitive.unetDir);
+  for (const op of ['Rsqrt', 'Sigmoid', 'Square']) expect(rewritten[op] ?? 0).toBe(fusedCounts[op] ?? 0);
+  expect(relativeL2(await unetOutput(primitive.unetDir), before)).toBeLessThan(1e-6);
+  expect(relativeL2(await unetOutput(fused.unetDir), before)).toBeLessThan(1e-6);
+  expect(await fuseGroupNorms(primitive.unetDir)).toBe(0);
+}, 120_000);
