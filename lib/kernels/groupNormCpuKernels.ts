@@ -42,37 +42,37 @@ const forward: Compute = ([x, gamma, beta], geo, p, out) => groupNormForward(x, 
 const inputGradient: Compute = ([x, gamma, beta, dy], geo, p, out) =>
   groupNormInputGradient(x, gamma, beta, dy, geo, p, out);
 
-function inputsInOrder(inputs: tf.NamedTensorInfoMap, names: string[]): tf.TensorInfo[] {
-  return names.map((name) => {
-    const t = inputs[name];
+/** The kernel's float32 inputs in `names` order, checked, with the attributes. */
+function kernelArguments(args: Parameters<tf.KernelFunc>[0], names: string[]) {
+  const attrs = args.attrs as unknown as GroupNormAttrs;
+  const tensors = names.map((name) => {
+    const t = args.inputs[name];
     if (!t || t.dtype !== 'float32') throw new Error(`${SAG_GROUP_NORM}: input '${name}' must be float32`);
     return t;
   });
+  checkGroupNormInputs(tensors[0], tensors[1], attrs.groups);
+  return { tensors, geo: geometry(tensors[0], attrs.groups), params: params(attrs) };
 }
 
 function cpuKernel(names: string[], compute: Compute): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as GroupNormAttrs;
-    const tensors = inputsInOrder(inputs, names);
-    checkGroupNormInputs(tensors[0], tensors[1], a.groups);
-    const cpu = backend as unknown as CpuBackendLike;
+  return (args) => {
+    const { tensors, geo, params } = kernelArguments(args, names);
+    const cpu = args.backend as unknown as CpuBackendLike;
     const values = tensors.map((t) => cpu.data.get(t.dataId).values as Float32Array);
     const out = new Float32Array(tf.util.sizeFromShape(tensors[0].shape));
-    compute(values, geometry(tensors[0], a.groups), params(a), out);
+    compute(values, geo, params, out);
     return cpu.makeTensorInfo(tensors[0].shape, 'float32', out);
   };
 }
 
 function wasmKernel(names: string[], compute: Compute): tf.KernelFunc {
-  return ({ inputs, backend, attrs }) => {
-    const a = attrs as unknown as GroupNormAttrs;
-    const tensors = inputsInOrder(inputs, names);
-    checkGroupNormInputs(tensors[0], tensors[1], a.groups);
-    const wasm = backend as unknown as WasmBackendLike;
+  return (args) => {
+    const { tensors, geo, params } = kernelArguments(args, names);
+    const wasm = args.backend as unknown as WasmBackendLike;
     // The output first: allocating may grow the heap, which detaches views taken before.
     const output = wasm.makeOutput(tensors[0].shape, 'float32');
     const values = tensors.map((t) => wasm.typedArrayFromHeap(t));
-    compute(values, geometry(tensors[0], a.groups), params(a), wasm.typedArrayFromHeap(output));
+    compute(values, geo, params, wasm.typedArrayFromHeap(output));
     return output;
   };
 }

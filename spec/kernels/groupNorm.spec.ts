@@ -7,7 +7,7 @@ import {
   groupNormInputGradient,
   groupNormPrimitive,
 } from '../../lib/kernels';
-import { GROUP_NORM_CASES, compareWithPrimitive } from './groupNormCases';
+import { GROUP_NORM_CASES, expectEqualToPrimitive } from './groupNormCases';
 
 beforeAll(async () => {
   await startBackend('cpu', { announce: false });
@@ -26,14 +26,7 @@ describe.each(['cpu', 'wasm'])('the fused GroupNorm kernels on %s', (backend) =>
 
   test.each(GROUP_NORM_CASES)(
     '%s: forward, input gradient and tf.grad through the op equal the primitive form (1e-6), no tensors left',
-    async (_name, shape, attrs) => {
-      const before = tf.memory().numTensors;
-      const errors = await compareWithPrimitive(shape, attrs);
-      expect(errors.forward).toBeLessThan(1e-6);
-      expect(errors.gradient).toBeLessThan(1e-6);
-      expect(errors.gradThroughOp).toBeLessThan(1e-6);
-      expect(tf.memory().numTensors).toBe(before);
-    },
+    async (_name, shape, attrs) => expectEqualToPrimitive(shape, attrs),
   );
 });
 

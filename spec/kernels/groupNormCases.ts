@@ -49,3 +49,13 @@ export async function compareWithPrimitive(shape: number[], attrs: GroupNormAttr
   tf.dispose([x, gamma, beta, dy, fused, primitive, kernelGradient, gradThroughOp, primitiveGradient]);
   return { forward: relativeL2(f, p), gradient: relativeL2(k, r), gradThroughOp: relativeL2(t, r) };
 }
+
+/** Expects compareWithPrimitive's three errors below 1e-6 and no tensor left behind. */
+export async function expectEqualToPrimitive(shape: number[], attrs: GroupNormAttrs): Promise<void> {
+  const before = tf.memory().numTensors;
+  const errors = await compareWithPrimitive(shape, attrs);
+  expect(errors.forward).toBeLessThan(1e-6);
+  expect(errors.gradient).toBeLessThan(1e-6);
+  expect(errors.gradThroughOp).toBeLessThan(1e-6);
+  expect(tf.memory().numTensors).toBe(before);
+}
