@@ -52,6 +52,38 @@ export function groupNormPrimitive(
   });
 }
 
+/**
+ * The input gradient in primitive ops, written out (no tape): with xhat = (x - mean) rstd and g = gamma act'(z) dy,
+ * dx = rstd (g - mean(g) - xhat mean(g xhat)), means over each group.
+ */
+export function groupNormInputGradientPrimitive(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  dy: tf.Tensor,
+  attrs: GroupNormAttrs,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const { batch, pixels, channels } = groupNormGeometry(x);
+    const groupedShape = [batch, pixels, attrs.groups, channels / attrs.groups];
+    const grouped = tf.reshape(x, groupedShape);
+    const mean = tf.mean(grouped, [1, 3], true);
+    const centered = tf.sub(grouped, mean);
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), [1, 3], true), attrs.epsilon));
+    const xhat = tf.mul(centered, rstd);
+    let dz = dy;
+    if (attrs.activation === 'silu') {
+      const z = tf.add(tf.mul(tf.reshape(xhat, x.shape), gamma), beta);
+      const sig = tf.sigmoid(z);
+      dz = tf.mul(dy, tf.mul(sig, tf.add(tf.mul(z, tf.sub(1, sig)), 1)));
+    }
+    const g = tf.reshape(tf.mul(dz, gamma), groupedShape);
+    const meanG = tf.mean(g, [1, 3], true);
+    const meanGXhat = tf.mean(tf.mul(g, xhat), [1, 3], true);
+    return tf.reshape(tf.mul(rstd, tf.sub(tf.sub(g, meanG), tf.mul(xhat, meanGXhat))), x.shape);
+  });
+}
+
 function hasKernel(kernelName: string): boolean {
   return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
 }
@@ -73,8 +105,7 @@ export function groupNormInputGradient(
   dy: tf.Tensor,
   attrs: GroupNormAttrs,
 ): tf.Tensor {
-  if (!hasKernel(SAG_GROUP_NORM_GRAD))
-    return tf.tidy(() => tf.grad((input: tf.Tensor) => groupNormPrimitive(input, gamma, beta, attrs))(x, dy));
+  if (!hasKernel(SAG_GROUP_NORM_GRAD)) return groupNormInputGradientPrimitive(x, gamma, beta, dy, attrs);
   checkGroupNormInputs(x, gamma, attrs.groups);
   return tf
     .engine()

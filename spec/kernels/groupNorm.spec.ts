@@ -7,6 +7,7 @@ import {
   groupNormInputGradient,
   groupNormPrimitive,
 } from '../../lib/kernels';
+import { relativeL2 } from '../helpers/relativeError';
 import { GROUP_NORM_CASES, expectEqualToPrimitive } from './groupNormCases';
 
 beforeAll(async () => {
@@ -53,7 +54,7 @@ test('the input gradient agrees with central differences of the forward (cpu, fl
   tf.dispose([x, gamma, beta, dy, direction, numeric, analytic]);
 });
 
-test('a backend without the kernels (here: with them unregistered) runs the primitive form', async () => {
+test('a backend without the kernels (here: with them unregistered) runs the primitive form and its written-out gradient', async () => {
   await tf.setBackend('cpu');
   const kernels = [SAG_GROUP_NORM, SAG_GROUP_NORM_GRAD].map(
     (name) => tf.getKernel(name, 'cpu') as tf.KernelConfig,
@@ -64,10 +65,15 @@ test('a backend without the kernels (here: with them unregistered) runs the prim
     const x = tf.randomNormal([1, 2, 2, 4], 0, 1, 'float32', 31);
     const gamma = tf.ones([4]);
     const beta = tf.zeros([4]);
+    const dy = tf.randomNormal([1, 2, 2, 4], 0, 1, 'float32', 32);
     const viaOp = groupNorm(x, gamma, beta, attrs);
     const primitive = groupNormPrimitive(x, gamma, beta, attrs);
     expect(Array.from(await viaOp.data())).toEqual(Array.from(await primitive.data()));
-    tf.dispose([x, gamma, beta, viaOp, primitive]);
+    // The gradient written out in primitive ops, against tf.grad through the primitive forward.
+    const gradient = groupNormInputGradient(x, gamma, beta, dy, attrs);
+    const viaTape = tf.grad((v: tf.Tensor) => groupNormPrimitive(v, gamma, beta, attrs))(x, dy);
+    expect(relativeL2(await gradient.data(), await viaTape.data())).toBeLessThan(1e-6);
+    tf.dispose([x, gamma, beta, dy, viaOp, primitive, gradient, viaTape]);
   } finally {
     kernels.forEach((k) => tf.registerKernel(k));
   }
