@@ -55,7 +55,7 @@ function withVjpGraphOptions(command: Command): Command {
     )
     .option(
       '--no-fused-ops',
-      "write GroupNorm (+SiLU) as primitive ops instead of sag's fused op (a graph any TensorFlow.js program can run; slower)",
+      "write GroupNorm (+SiLU) as primitive ops instead of sag's fused op (a graph any TensorFlow.js program can run; more kernel launches)",
     );
 }
 
