@@ -33,6 +33,16 @@ export function groupNormGeometry(x: tf.TensorInfo): { batch: number; pixels: nu
   return { batch, pixels: tf.util.sizeFromShape(x.shape) / (batch * channels), channels };
 }
 
+/** Inside a tidy: x in groups [N, positions, G, C/G], normalized (xhat), with 1/sqrt(var + eps) per group. */
+function normalizedGroups(x: tf.Tensor, attrs: GroupNormAttrs) {
+  const { batch, pixels, channels } = groupNormGeometry(x);
+  const groupedShape = [batch, pixels, attrs.groups, channels / attrs.groups];
+  const grouped = tf.reshape(x, groupedShape);
+  const centered = tf.sub(grouped, tf.mean(grouped, [1, 3], true));
+  const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), [1, 3], true), attrs.epsilon));
+  return { groupedShape, xhat: tf.mul(centered, rstd), rstd };
+}
+
 /** The primitive form (the portable fallback; also what older converted graphs contain). */
 export function groupNormPrimitive(
   x: tf.Tensor,
@@ -41,13 +51,7 @@ export function groupNormPrimitive(
   attrs: GroupNormAttrs,
 ): tf.Tensor {
   return tf.tidy(() => {
-    const { batch, pixels, channels } = groupNormGeometry(x);
-    const grouped = tf.reshape(x, [batch, pixels, attrs.groups, channels / attrs.groups]);
-    const mean = tf.mean(grouped, [1, 3], true);
-    const centered = tf.sub(grouped, mean);
-    const variance = tf.mean(tf.square(centered), [1, 3], true);
-    const normalized = tf.reshape(tf.mul(centered, tf.rsqrt(tf.add(variance, attrs.epsilon))), x.shape);
-    const z = tf.add(tf.mul(normalized, gamma), beta);
+    const z = tf.add(tf.mul(tf.reshape(normalizedGroups(x, attrs).xhat, x.shape), gamma), beta);
     return attrs.activation === 'silu' ? tf.mul(z, tf.sigmoid(z)) : z;
   });
 }
@@ -64,13 +68,7 @@ export function groupNormInputGradientPrimitive(
   attrs: GroupNormAttrs,
 ): tf.Tensor {
   return tf.tidy(() => {
-    const { batch, pixels, channels } = groupNormGeometry(x);
-    const groupedShape = [batch, pixels, attrs.groups, channels / attrs.groups];
-    const grouped = tf.reshape(x, groupedShape);
-    const mean = tf.mean(grouped, [1, 3], true);
-    const centered = tf.sub(grouped, mean);
-    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), [1, 3], true), attrs.epsilon));
-    const xhat = tf.mul(centered, rstd);
+    const { groupedShape, xhat, rstd } = normalizedGroups(x, attrs);
     let dz = dy;
     if (attrs.activation === 'silu') {
       const z = tf.add(tf.mul(tf.reshape(xhat, x.shape), gamma), beta);
