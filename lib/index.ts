@@ -4,6 +4,7 @@ export * from './schedule';
 export * from './samplers';
 export * from './ode';
 export * from './adjoint';
+export * from './kernels';
 export { SafetensorsFile } from './io/safetensors';
 export type { SafetensorsDtype, SafetensorsEntry } from './io/safetensors';
 export { TorchCheckpointFile } from './io/torchCheckpoint';
