@@ -108,8 +108,13 @@ export async function fuseGroupNorms(dir: string): Promise<number> {
   const nodes = json.modelTopology.node as GraphNode[];
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const consumers = new Map<string, GraphNode[]>();
-  for (const n of nodes)
-    for (const input of n.input) consumers.set(source(input), [...(consumers.get(source(input)) ?? []), n]);
+  for (const n of nodes) {
+    for (const input of n.input) {
+      const users = consumers.get(source(input));
+      if (users) users.push(n);
+      else consumers.set(source(input), [n]);
+    }
+  }
   const matches = nodes
     .filter((n) => n.op === 'Rsqrt')
     .map((n) => matchGroupNorm(n, byName, consumers))

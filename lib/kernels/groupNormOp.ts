@@ -82,17 +82,24 @@ export function groupNormInputGradientPrimitive(
   });
 }
 
-function hasKernel(kernelName: string): boolean {
-  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+/**
+ * The kernel `kernelName` on the current backend (it checks its inputs), or `primitive` where the backend has none.
+ */
+function runFusedOr(
+  kernelName: string,
+  inputs: tf.NamedTensorMap,
+  attrs: GroupNormAttrs,
+  primitive: () => tf.Tensor,
+): tf.Tensor {
+  if (tf.getKernel(kernelName, tf.getBackend()) === undefined) return primitive();
+  return tf.engine().runKernel(kernelName, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** act(gamma * groupnorm(x) + beta). A new tensor (the caller disposes it). */
 export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, attrs: GroupNormAttrs): tf.Tensor {
-  if (!hasKernel(SAG_GROUP_NORM)) return groupNormPrimitive(x, gamma, beta, attrs);
-  checkGroupNormInputs(x, gamma, attrs.groups);
-  return tf
-    .engine()
-    .runKernel(SAG_GROUP_NORM, { x, gamma, beta }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return runFusedOr(SAG_GROUP_NORM, { x, gamma, beta }, attrs, () =>
+    groupNormPrimitive(x, gamma, beta, attrs),
+  );
 }
 
 /** The gradient of groupNorm w.r.t. x for the cotangent dy. A new tensor (the caller disposes it). */
@@ -103,11 +110,9 @@ export function groupNormInputGradient(
   dy: tf.Tensor,
   attrs: GroupNormAttrs,
 ): tf.Tensor {
-  if (!hasKernel(SAG_GROUP_NORM_GRAD)) return groupNormInputGradientPrimitive(x, gamma, beta, dy, attrs);
-  checkGroupNormInputs(x, gamma, attrs.groups);
-  return tf
-    .engine()
-    .runKernel(SAG_GROUP_NORM_GRAD, { x, gamma, beta, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return runFusedOr(SAG_GROUP_NORM_GRAD, { x, gamma, beta, dy }, attrs, () =>
+    groupNormInputGradientPrimitive(x, gamma, beta, dy, attrs),
+  );
 }
 
 /** Attributes of a graph node, as tfjs-converter hands them to a custom op (strings lower-cased). */

@@ -55,7 +55,10 @@ const WORKGROUP_SUM = `
   }
 `;
 
-/** mean and rstd of each group (2 threads of work per row), then for the gradient the two group means of g. */
+/**
+ * One workgroup per (image, group): mean and rstd, and for the gradient the group means of g and g xhat; written as
+ * one row of 2 (or 4) values per group.
+ */
 function statsCode(gradient: boolean, silu: boolean): string {
   const gradientPart = gradient
     ? `
