@@ -10,7 +10,7 @@ const FAST_BACKENDS = new Set(['wasm', 'webgpu', 'cpu']);
 type Pad =
   'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 
-interface Conv2DAttrs {
+export interface Conv2DAttrs {
   strides: [number, number] | number;
   pad: Pad;
   dataFormat: 'NHWC' | 'NCHW';
@@ -23,7 +23,7 @@ export function pair(v: [number, number] | number): [number, number] {
 }
 
 /** Output size and padding of an NHWC Conv2D, as tfjs computes them. */
-function convGeometry(
+export function convGeometry(
   xShape: [number, number, number, number],
   filterShape: [number, number, number, number],
   attrs: Conv2DAttrs,

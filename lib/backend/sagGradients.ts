@@ -2,6 +2,7 @@ import { CPU_RESIZE_NEAREST_GRADIENT } from './cpuResizeNearestGradient';
 import { DEPTHWISE_CONV_GRADIENT } from './depthwiseConvGradient';
 import { FAST_CONV_GRADIENT } from './fastConvGradient';
 import { MULTIPLY_GRADIENT } from './multiplyGradient';
+import { NATIVE_CONV2D } from './nativeMatrixProducts';
 import { Replacement } from './replacement';
 import { WASM_TRANSPOSED_MATMUL } from './wasmTransposedMatMul';
 
@@ -15,6 +16,7 @@ export const SAG_REPLACEMENTS: readonly Replacement[] = [
   MULTIPLY_GRADIENT,
   CPU_RESIZE_NEAREST_GRADIENT,
   WASM_TRANSPOSED_MATMUL,
+  NATIVE_CONV2D,
 ];
 
 /**

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeBatchMatMul } from './nativeMatrixProducts';
 import { Replacement, kernelReplacement } from './replacement';
 
 interface BatchMatMulAttrs {
@@ -58,6 +59,8 @@ function transposingMatMul(stock: tf.KernelConfig): tf.KernelFunc {
     };
     const attrs = args.attrs as unknown as BatchMatMulAttrs;
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const native = nativeBatchMatMul(a, b, attrs.transposeA, attrs.transposeB, args.backend);
+    if (native) return native;
     if (!attrs.transposeA && !attrs.transposeB) return plainProduct(a, b);
     const laidOut = (t: tf.TensorInfo) =>
       transposeFn({

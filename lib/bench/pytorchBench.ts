@@ -8,6 +8,7 @@ import { PixelDenoiser } from '../pipeline/pixelDenoiser';
 import { ImageClassifier } from '../models/imageClassifier';
 import { PixelDiffusionModel } from '../models/pixelDiffusionModel';
 import { EULER, makeEstimateProblem } from '../ode';
+import { activeNativeMatrixProducts, setNativeMatrixProducts } from '../backend/nativeMatrixProducts';
 import { measurePeakBytes, syncOnTensor } from './peakMemory';
 import { PytorchWorker } from './pytorchWorker';
 import { formatTextTable } from './textTable';
@@ -38,6 +39,8 @@ export interface PytorchBenchRow {
   /** PyTorch: resident memory above the start of one run (forked child); sag: peak live tensor bytes (tf.profile). */
   torchPeakBytes: number;
   sagPeakBytes: number;
+  /** With native matrix products on: sag's time with wasm's own Conv2D and BatchMatMul kernels, timed in turn. */
+  sagWasmKernelsMs?: number;
 }
 
 export interface PytorchBenchResult {
@@ -90,6 +93,7 @@ export async function runPytorchBench(options: PytorchBenchOptions): Promise<Pyt
     const graphProblem = problemOf(withGraph);
     const grid = problem.grid.map((p) => ({ timestep: p.timestep, abar: p.abar, sigbar: p.sigbar }));
     const rows: PytorchBenchRow[] = [];
+    const native = activeNativeMatrixProducts();
     for (const batch of options.batches) {
       const x = tf.randomNormal([batch, size, size, model.channels], 0, 1, 'float32', 5);
       const xFile = path.join(dir, `x${batch}.f32`);
@@ -135,11 +139,22 @@ export async function runPytorchBench(options: PytorchBenchOptions): Promise<Pyt
           const message = { ...request, x: xFile, shape: x.shape, grid, target: options.target, batch };
           const torchTimes: number[] = [];
           const sagTimes: number[] = [];
+          const wasmKernelTimes: number[] = [];
+          const withWasmKernels = async () => {
+            setNativeMatrixProducts(null);
+            try {
+              return await timeTensorRun(sagRun);
+            } finally {
+              setNativeMatrixProducts(native);
+            }
+          };
           await worker.request({ cmd: 'time', ...message });
           await timeTensorRun(sagRun);
+          if (native) await withWasmKernels();
           for (let r = 0; r < options.repeats; r++) {
             torchTimes.push((await worker.request<{ ms: number }>({ cmd: 'time', ...message })).ms);
             sagTimes.push(await timeTensorRun(sagRun));
+            if (native) wasmKernelTimes.push(await withWasmKernels());
           }
           const torchPeak = await worker.request<{ peak_bytes: number }>({ cmd: 'peak', ...message });
           const sagPeak = await measurePeakBytes(async () => {
@@ -154,6 +169,7 @@ export async function runPytorchBench(options: PytorchBenchOptions): Promise<Pyt
             sagMs: median(sagTimes),
             torchPeakBytes: torchPeak.peak_bytes,
             sagPeakBytes: sagPeak.peakBytes,
+            ...(native ? { sagWasmKernelsMs: median(wasmKernelTimes) } : {}),
           };
           rows.push(row);
           options.onRow?.(row);
@@ -213,14 +229,27 @@ async function checkAgreement(
 
 export function formatPytorchBenchTable(rows: PytorchBenchRow[]): string {
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  const native = rows.some((r) => r.sagWasmKernelsMs !== undefined);
+  const ratio = (ms: number | undefined, torchMs: number) =>
+    ms === undefined ? '-' : `${(ms / torchMs).toFixed(2)}x`;
   return formatTextTable(
-    ['operation', 'batch', 'PyTorch ms', 'sag ms', 'sag / PyTorch', 'PyTorch peak MiB', 'sag peak MiB'],
+    [
+      'operation',
+      'batch',
+      'PyTorch ms',
+      'sag ms',
+      'sag / PyTorch',
+      ...(native ? ['sag, wasm kernels ms', 'wasm kernels / PyTorch'] : []),
+      'PyTorch peak MiB',
+      'sag peak MiB',
+    ],
     rows.map((r) => [
       r.operation,
       String(r.batch),
       r.torchMs.toFixed(1),
       r.sagMs.toFixed(1),
-      `${(r.sagMs / r.torchMs).toFixed(2)}x`,
+      ratio(r.sagMs, r.torchMs),
+      ...(native ? [r.sagWasmKernelsMs?.toFixed(1) ?? '-', ratio(r.sagWasmKernelsMs, r.torchMs)] : []),
       mib(r.torchPeakBytes),
       mib(r.sagPeakBytes),
     ]),

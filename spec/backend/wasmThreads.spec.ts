@@ -9,12 +9,16 @@ interface ProbeResult {
   gradient: number[];
 }
 
-/** Runs the probe script in its own Node process (each process starts wasm once) with the given thread count. */
+/**
+ * Runs the probe script in its own Node process (each process starts wasm once) with the given thread count, on
+ * XNNPACK's kernels only (native matrix products would take the threads: nativeMatrixProducts.spec.ts).
+ */
 function probe(threads: number): ProbeResult {
   const script = path.join(__dirname, '..', 'helpers', 'wasmThreadsProbe.ts');
   const run = spawnSync(process.execPath, ['--import', 'tsx', script, String(threads)], {
     encoding: 'utf8',
     timeout: 110_000,
+    env: { ...process.env, SAG_NATIVE_BLAS: '0' },
   });
   if (run.status !== 0) throw new Error(`probe with ${threads} threads failed: ${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').pop() as string) as ProbeResult;

@@ -1,0 +1,225 @@
+/*
+ * sag's native matrix products for the wasm backend: a CBLAS sgemm (OpenBLAS, MKL, BLIS or Accelerate, opened with
+ * dlopen at run time, so nothing is linked at build time) run on tensors that live in tfjs-backend-wasm's heap.
+ * Every function takes the heap as a typed array and byte offsets into it, and checks that what it reads and
+ * writes lies inside the heap.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
+                         float *, int);
+typedef void (*set_threads_fn)(int);
+typedef char *(*get_config_fn)(void);
+
+static sgemm_fn sgemm = NULL;
+static set_threads_fn set_threads = NULL;
+
+/* im2col is done in chunks of output rows whose patch matrix stays under this many floats (32 MiB). */
+#define PATCH_CHUNK_FLOATS (8u << 20)
+
+static napi_value throw_error(napi_env env, const char *message) {
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
+static int read_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
+  size_t argc = expected;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != expected) {
+    throw_error(env, "sag_blas: wrong number of arguments");
+    return 0;
+  }
+  return 1;
+}
+
+static int read_heap(napi_env env, napi_value value, char **data, size_t *bytes) {
+  napi_typedarray_type type;
+  size_t length, offset;
+  napi_value buffer;
+  void *start;
+  if (napi_get_typedarray_info(env, value, &type, &length, &start, &buffer, &offset) != napi_ok ||
+      type != napi_uint8_array) {
+    throw_error(env, "sag_blas: the heap must be a Uint8Array");
+    return 0;
+  }
+  *data = (char *)start;
+  *bytes = length;
+  return 1;
+}
+
+/* Whole numbers from JavaScript (offsets can pass 2^31 in a 4 GiB heap, so doubles). */
+static int read_sizes(napi_env env, const napi_value *argv, size_t count, int64_t *out) {
+  for (size_t i = 0; i < count; i++) {
+    double value;
+    if (napi_get_value_double(env, argv[i], &value) != napi_ok || value < 0 || value != (double)(int64_t)value) {
+      throw_error(env, "sag_blas: expected whole, non-negative numbers");
+      return 0;
+    }
+    out[i] = (int64_t)value;
+  }
+  return 1;
+}
+
+static int inside(napi_env env, size_t heap_bytes, int64_t offset, int64_t floats) {
+  if (offset % 4 != 0 || (uint64_t)offset + (uint64_t)floats * 4 > heap_bytes) {
+    throw_error(env, "sag_blas: a tensor lies outside the wasm heap or is misaligned");
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value load(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!read_args(env, info, 1, argv)) return NULL;
+  char path[4096];
+  size_t length;
+  if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &length) != napi_ok)
+    return throw_error(env, "sag_blas: the library path must be a string");
+  void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!library) return throw_error(env, dlerror());
+  sgemm_fn found = (sgemm_fn)dlsym(library, "cblas_sgemm");
+  if (!found) {
+    dlclose(library);
+    return throw_error(env, "the library has no cblas_sgemm");
+  }
+  sgemm = found;
+  set_threads = (set_threads_fn)dlsym(library, "openblas_set_num_threads");
+  if (!set_threads) set_threads = (set_threads_fn)dlsym(library, "MKL_Set_Num_Threads");
+  if (!set_threads) set_threads = (set_threads_fn)dlsym(library, "bli_thread_set_num_threads");
+  get_config_fn config = (get_config_fn)dlsym(library, "openblas_get_config");
+  napi_value result;
+  napi_create_string_utf8(env, config ? config() : "", NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
+static napi_value set_thread_count(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int64_t threads;
+  if (!read_args(env, info, 1, argv) || !read_sizes(env, argv, 1, &threads)) return NULL;
+  napi_value result;
+  napi_get_boolean(env, set_threads != NULL, &result);
+  if (set_threads && threads > 0) set_threads((int)threads);
+  return result;
+}
+
+/*
+ * matMul(heap, a, b, out, batch, m, n, k, transposeA, transposeB, aBatchStride, bBatchStride):
+ * out[i] = op(a[i]) @ op(b[i]) for i < batch, out contiguous [batch, m, n]; a stride of 0 broadcasts one matrix.
+ */
+static napi_value mat_mul(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  char *heap;
+  size_t heap_bytes;
+  int64_t v[11];
+  if (!sgemm) return throw_error(env, "sag_blas: no BLAS library loaded");
+  if (!read_args(env, info, 12, argv) || !read_heap(env, argv[0], &heap, &heap_bytes) ||
+      !read_sizes(env, argv + 1, 11, v))
+    return NULL;
+  int64_t a = v[0], b = v[1], out = v[2], batch = v[3], m = v[4], n = v[5], k = v[6];
+  int transpose_a = v[7] != 0, transpose_b = v[8] != 0;
+  int64_t a_stride = v[9], b_stride = v[10];
+  if (batch == 0 || m == 0 || n == 0) return NULL;
+  if (!inside(env, heap_bytes, a, a_stride * (batch - 1) + m * k) ||
+      !inside(env, heap_bytes, b, b_stride * (batch - 1) + k * n) || !inside(env, heap_bytes, out, batch * m * n))
+    return NULL;
+  const float *pa = (const float *)(heap + a), *pb = (const float *)(heap + b);
+  float *po = (float *)(heap + out);
+  if (k == 0) {
+    memset(po, 0, (size_t)(batch * m * n) * sizeof(float));
+    return NULL;
+  }
+  if (a_stride == 0 || b_stride == 0) {
+    /* One shared operand, the other not transposed: a single product over the stacked rows or columns. */
+    if (b_stride == 0 && !transpose_a && batch > 1) {
+      sgemm(ROW_MAJOR, NO_TRANS, transpose_b ? TRANS : NO_TRANS, (int)(batch * m), (int)n, (int)k, 1.0f, pa,
+            (int)k, pb, transpose_b ? (int)k : (int)n, 0.0f, po, (int)n);
+      return NULL;
+    }
+  }
+  for (int64_t i = 0; i < batch; i++) {
+    sgemm(ROW_MAJOR, transpose_a ? TRANS : NO_TRANS, transpose_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f,
+          pa + i * a_stride, transpose_a ? (int)m : (int)k, pb + i * b_stride, transpose_b ? (int)k : (int)n, 0.0f,
+          po + i * m * n, (int)n);
+  }
+  return NULL;
+}
+
+/*
+ * conv2d(heap, x, filter, out, batch, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight,
+ * filterWidth, strideHeight, strideWidth, padTop, padLeft, dilationHeight, dilationWidth): NHWC, filter
+ * [fh, fw, in, out] (which is the [fh * fw * in, out] matrix of the patch product).
+ */
+static napi_value conv2d(napi_env env, napi_callback_info info) {
+  napi_value argv[19];
+  char *heap;
+  size_t heap_bytes;
+  int64_t v[18];
+  if (!sgemm) return throw_error(env, "sag_blas: no BLAS library loaded");
+  if (!read_args(env, info, 19, argv) || !read_heap(env, argv[0], &heap, &heap_bytes) ||
+      !read_sizes(env, argv + 1, 18, v))
+    return NULL;
+  int64_t x = v[0], filter = v[1], out = v[2], batch = v[3], in_h = v[4], in_w = v[5], in_c = v[6];
+  int64_t out_h = v[7], out_w = v[8], out_c = v[9], f_h = v[10], f_w = v[11], stride_h = v[12], stride_w = v[13];
+  int64_t pad_top = v[14], pad_left = v[15], dil_h = v[16], dil_w = v[17];
+  int64_t patch = f_h * f_w * in_c;
+  if (!inside(env, heap_bytes, x, batch * in_h * in_w * in_c) || !inside(env, heap_bytes, filter, patch * out_c) ||
+      !inside(env, heap_bytes, out, batch * out_h * out_w * out_c))
+    return NULL;
+  const float *px = (const float *)(heap + x), *pf = (const float *)(heap + filter);
+  float *po = (float *)(heap + out);
+  int64_t rows = batch * out_h * out_w;
+  if (rows == 0 || out_c == 0) return NULL;
+  int pointwise = f_h == 1 && f_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 && pad_left == 0 &&
+                  out_h == in_h && out_w == in_w;
+  if (pointwise) {
+    sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)rows, (int)out_c, (int)in_c, 1.0f, px, (int)in_c, pf, (int)out_c, 0.0f,
+          po, (int)out_c);
+    return NULL;
+  }
+  int64_t chunk = patch > 0 ? PATCH_CHUNK_FLOATS / patch : rows;
+  if (chunk < 1) chunk = 1;
+  if (chunk > rows) chunk = rows;
+  float *patches = malloc((size_t)(chunk * patch) * sizeof(float));
+  if (!patches) return throw_error(env, "sag_blas: out of memory for the convolution's patches");
+  for (int64_t first = 0; first < rows; first += chunk) {
+    int64_t count = rows - first < chunk ? rows - first : chunk;
+    for (int64_t r = 0; r < count; r++) {
+      int64_t row = first + r, image = row / (out_h * out_w), pixel = row % (out_h * out_w);
+      int64_t oy = pixel / out_w, ox = pixel % out_w;
+      float *dst = patches + r * patch;
+      const float *src_image = px + image * in_h * in_w * in_c;
+      for (int64_t fy = 0; fy < f_h; fy++) {
+        int64_t iy = oy * stride_h - pad_top + fy * dil_h;
+        for (int64_t fx = 0; fx < f_w; fx++, dst += in_c) {
+          int64_t ix = ox * stride_w - pad_left + fx * dil_w;
+          if (iy < 0 || iy >= in_h || ix < 0 || ix >= in_w)
+            memset(dst, 0, (size_t)in_c * sizeof(float));
+          else
+            memcpy(dst, src_image + (iy * in_w + ix) * in_c, (size_t)in_c * sizeof(float));
+        }
+      }
+    }
+    sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, (int)count, (int)out_c, (int)patch, 1.0f, patches, (int)patch, pf,
+          (int)out_c, 0.0f, po + first * out_c, (int)out_c);
+  }
+  free(patches);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } functions[] = {{"load", load}, {"setThreads", set_thread_count}, {"matMul", mat_mul}, {"conv2d", conv2d}};
+  for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+    napi_value fn;
+    napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn);
+    napi_set_named_property(env, exports, functions[i].name, fn);
+  }
+  return exports;
+}
