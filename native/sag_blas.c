@@ -1,11 +1,13 @@
 /*
- * sag's native matrix products for the wasm backend: a CBLAS sgemm (OpenBLAS, MKL, BLIS or Accelerate, opened with
- * dlopen at run time, so nothing is linked at build time) run on tensors that live in tfjs-backend-wasm's heap.
+ * sag's native kernels for the wasm backend: matrix products on a CBLAS sgemm (OpenBLAS, MKL, BLIS or Accelerate,
+ * opened with dlopen at run time, so nothing is linked at build time) and the fused GroupNorm, run on tensors that
+ * live in tfjs-backend-wasm's heap.
  * Every function takes the heap as a typed array and byte offsets into it, and checks that what it reads and
  * writes lies inside the heap.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <math.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -211,11 +213,141 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Mean and 1 / sqrt(var + eps) of each channel's group in one image (double sums, two passes). */
+static void group_statistics(const float *x, int64_t pixels, int64_t channels, int64_t groups, double epsilon,
+                             double *mean, double *rstd) {
+  int64_t per_group = channels / groups, count = pixels * per_group;
+  for (int64_t c = 0; c < channels; c++) mean[c] = rstd[c] = 0;
+  for (int64_t p = 0; p < pixels; p++)
+    for (int64_t c = 0; c < channels; c++) mean[c] += x[p * channels + c];
+  for (int64_t g = 0; g < groups; g++) {
+    double sum = 0;
+    for (int64_t j = 0; j < per_group; j++) sum += mean[g * per_group + j];
+    for (int64_t j = 0; j < per_group; j++) mean[g * per_group + j] = sum / count;
+  }
+  for (int64_t p = 0; p < pixels; p++)
+    for (int64_t c = 0; c < channels; c++) {
+      double d = x[p * channels + c] - mean[c];
+      rstd[c] += d * d;
+    }
+  for (int64_t g = 0; g < groups; g++) {
+    double sum = 0;
+    for (int64_t j = 0; j < per_group; j++) sum += rstd[g * per_group + j];
+    for (int64_t j = 0; j < per_group; j++) rstd[g * per_group + j] = 1.0 / sqrt(sum / count + epsilon);
+  }
+}
+
+/* The sum over each group of per-channel sums, written back to every channel of the group, divided by count. */
+static void group_means(double *per_channel, int64_t channels, int64_t groups, int64_t count) {
+  int64_t per_group = channels / groups;
+  for (int64_t g = 0; g < groups; g++) {
+    double sum = 0;
+    for (int64_t j = 0; j < per_group; j++) sum += per_channel[g * per_group + j];
+    for (int64_t j = 0; j < per_group; j++) per_channel[g * per_group + j] = sum / count;
+  }
+}
+
+/*
+ * groupNorm(heap, x, gamma, beta, dy, out, batch, pixels, channels, groups, silu, epsilon): channels-last GroupNorm
+ * (+ SiLU), the same computation as lib/kernels/groupNormMath.ts. With dy = 0 (no cotangent) out = the forward
+ * act(gamma (x - mean) rstd + beta); otherwise out = dL/dx for the cotangent at byte offset dy.
+ */
+static napi_value group_norm(napi_env env, napi_callback_info info) {
+  napi_value argv[12];
+  char *heap;
+  size_t heap_bytes;
+  int64_t v[10];
+  double epsilon;
+  if (!read_args(env, info, 12, argv) || !read_heap(env, argv[0], &heap, &heap_bytes) ||
+      !read_sizes(env, argv + 1, 10, v))
+    return NULL;
+  if (napi_get_value_double(env, argv[11], &epsilon) != napi_ok || !(epsilon >= 0))
+    return throw_error(env, "sag_blas: epsilon must be a non-negative number");
+  int64_t x = v[0], gamma = v[1], beta = v[2], dy = v[3], out = v[4], batch = v[5], pixels = v[6];
+  int64_t channels = v[7], groups = v[8];
+  int silu = v[9] != 0, gradient = dy != 0;
+  if (groups == 0 || channels % groups != 0) return throw_error(env, "sag_blas: channels must divide into groups");
+  int64_t size = batch * pixels * channels;
+  if (!inside(env, heap_bytes, x, size) || !inside(env, heap_bytes, gamma, channels) ||
+      !inside(env, heap_bytes, beta, channels) || (gradient && !inside(env, heap_bytes, dy, size)) ||
+      !inside(env, heap_bytes, out, size))
+    return NULL;
+  if (size == 0) return NULL;
+  const float *px = (const float *)(heap + x), *pg = (const float *)(heap + gamma);
+  const float *pb = (const float *)(heap + beta), *pdy = gradient ? (const float *)(heap + dy) : NULL;
+  float *po = (float *)(heap + out);
+  double *buffers = malloc((size_t)channels * 4 * sizeof(double));
+  float *scale = malloc((size_t)channels * 2 * sizeof(float));
+  if (!buffers || !scale) {
+    free(buffers);
+    free(scale);
+    return throw_error(env, "sag_blas: out of memory");
+  }
+  double *mean = buffers, *rstd = buffers + channels, *mean_g = buffers + 2 * channels;
+  double *mean_g_xhat = buffers + 3 * channels;
+  float *shift = scale + channels;
+  int64_t count = pixels * (channels / groups);
+  for (int64_t n = 0; n < batch; n++) {
+    const float *xi = px + n * pixels * channels;
+    float *oi = po + n * pixels * channels;
+    group_statistics(xi, pixels, channels, groups, epsilon, mean, rstd);
+    /* Per channel: xhat = x * scale + shift (the normalised input), z = gamma xhat + beta. */
+    for (int64_t c = 0; c < channels; c++) {
+      scale[c] = (float)rstd[c];
+      shift[c] = (float)(-mean[c] * rstd[c]);
+    }
+    if (!gradient) {
+      for (int64_t p = 0; p < pixels; p++) {
+        const float *xr = xi + p * channels;
+        float *or_ = oi + p * channels;
+        for (int64_t c = 0; c < channels; c++) {
+          float z = pg[c] * (xr[c] * scale[c] + shift[c]) + pb[c];
+          or_[c] = silu ? z / (1.0f + expf(-z)) : z;
+        }
+      }
+      continue;
+    }
+    const float *dyi = pdy + n * pixels * channels;
+    for (int64_t c = 0; c < channels; c++) mean_g[c] = mean_g_xhat[c] = 0;
+    /* g = dL/dxhat = gamma act'(z) dy, kept in out, and its two group sums. */
+    for (int64_t p = 0; p < pixels; p++) {
+      const float *xr = xi + p * channels, *dr = dyi + p * channels;
+      float *or_ = oi + p * channels;
+      for (int64_t c = 0; c < channels; c++) {
+        float xhat = xr[c] * scale[c] + shift[c];
+        float g = dr[c] * pg[c];
+        if (silu) {
+          float z = pg[c] * xhat + pb[c];
+          float sig = 1.0f / (1.0f + expf(-z));
+          g *= sig * (1.0f + z * (1.0f - sig));
+        }
+        or_[c] = g;
+        mean_g[c] += g;
+        mean_g_xhat[c] += (double)g * xhat;
+      }
+    }
+    group_means(mean_g, channels, groups, count);
+    group_means(mean_g_xhat, channels, groups, count);
+    for (int64_t p = 0; p < pixels; p++) {
+      const float *xr = xi + p * channels;
+      float *or_ = oi + p * channels;
+      for (int64_t c = 0; c < channels; c++) {
+        float xhat = xr[c] * scale[c] + shift[c];
+        or_[c] = scale[c] * (or_[c] - (float)mean_g[c] - xhat * (float)mean_g_xhat[c]);
+      }
+    }
+  }
+  free(buffers);
+  free(scale);
+  return NULL;
+}
+
 NAPI_MODULE_INIT() {
   const struct {
     const char *name;
     napi_callback fn;
-  } functions[] = {{"load", load}, {"setThreads", set_thread_count}, {"matMul", mat_mul}, {"conv2d", conv2d}};
+  } functions[] = {{"load", load}, {"setThreads", set_thread_count}, {"matMul", mat_mul}, {"conv2d", conv2d},
+                 {"groupNorm", group_norm}};
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;
     napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn);

@@ -3,8 +3,8 @@ import { Conv2DAttrs, convGeometry } from './fastConvGradient';
 import { Replacement, kernelReplacement } from './replacement';
 
 /**
- * The functions of sag's native addon (native/sag_blas.c): a CBLAS sgemm run on tensors in tfjs-backend-wasm's
- * heap, given as byte offsets. Loaded in Node only (`nativeBlas.ts`); this module stays free of Node imports
+ * The functions of sag's native addon (native/sag_blas.c): a CBLAS sgemm, and the fused GroupNorm, run on tensors
+ * in tfjs-backend-wasm's heap, given as byte offsets. Loaded in Node only (`nativeBlas.ts`); this module stays free of Node imports
  * because the browser bundle shares the wasm kernels.
  */
 export interface NativeBlasFunctions {
@@ -23,6 +23,21 @@ export interface NativeBlasFunctions {
     bBatchStride: number,
   ): void;
   conv2d(heap: Uint8Array, x: number, filter: number, out: number, ...geometry: number[]): void;
+  /** sag's fused GroupNorm (+ SiLU): the forward with dy = 0, else the input gradient for the cotangent dy. */
+  groupNorm(
+    heap: Uint8Array,
+    x: number,
+    gamma: number,
+    beta: number,
+    dy: number,
+    out: number,
+    batch: number,
+    pixels: number,
+    channels: number,
+    groups: number,
+    silu: number,
+    epsilon: number,
+  ): void;
 }
 
 interface WasmHeapBackend {

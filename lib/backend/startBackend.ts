@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-require-imports -- optional packages are detected at run time */
+import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import { BackendChoice } from './backendNames';
-import { NativeBlasStart, startNativeBlas, stopNativeBlas } from './nativeBlas';
+import { NATIVE_BLAS_VARIABLE, NativeBlasStart, startNativeBlas, stopNativeBlas } from './nativeBlas';
 import { registerSagGradients } from './sagGradients';
 import { startWebgpuBackend } from './webgpuBackend';
 import { startThreadedWasm, wasmThreadCount } from './wasmThreads';
@@ -37,7 +38,7 @@ export interface StartBackendOptions {
   wasmThreads?: number;
   /**
    * On wasm, run Conv2D and BatchMatMul on an optimised BLAS library through sag's native addon when it is built
-   * (default true; also off with $SAG_NATIVE_BLAS=0 or `sagGradients: false`). Same threads as wasm.
+   * (default true; also off with $SAG_NATIVE_BLAS=0 or `sagGradients: false`); XNNPACK then gets one thread.
    */
   nativeBlas?: boolean;
 }
@@ -75,6 +76,18 @@ async function startWebgpu(choice: BackendChoice): Promise<StartedBackend | stri
   };
 }
 
+const CALLER_TURNED_OFF = 'turned off by the caller';
+
+/**
+ * BLAS threads: the count asked for (option or $SAG_WASM_THREADS), else half the logical cores. A BLAS worker
+ * spinning on the hyperthread sibling of the main thread slows everything the main thread runs between products:
+ * on a 2-vCPU machine, 2 BLAS threads made the digit UNet's SAG gradient 1.7x slower than 1 (1977 against 1156 ms).
+ */
+function nativeBlasThreads(requested: number | undefined): number {
+  const asked = requested !== undefined || (process.env.SAG_WASM_THREADS ?? '') !== '';
+  return asked ? wasmThreadCount(requested) : Math.max(1, Math.floor(os.availableParallelism() / 2));
+}
+
 async function startWasm(
   _choice: BackendChoice,
   options: StartBackendOptions,
@@ -89,8 +102,8 @@ async function startWasm(
   // single-threaded BLAS calls (measured: an SD-architecture UNet's forward 236 against 153 ms at 2 + 1 threads).
   const native =
     options.nativeBlas === false || options.sagGradients === false
-      ? 'turned off by the caller'
-      : startNativeBlas(threads);
+      ? CALLER_TURNED_OFF
+      : startNativeBlas(nativeBlasThreads(options.wasmThreads));
   const started = await startThreadedWasm(typeof native === 'string' ? threads : 1);
   if (typeof started === 'string') {
     stopNativeBlas();
@@ -182,6 +195,10 @@ export async function startBackend(
   }
   // tensorflow is optional and rarely installed: only say why the GPU path was skipped.
   const worthSaying = skipped.filter((line) => !line.startsWith('tensorflow:'));
+  // Why the native kernels are off, unless someone turned them off on purpose.
+  const nativeOff = result.nativeBlas && 'off' in result.nativeBlas ? result.nativeBlas.off : null;
+  if (nativeOff && nativeOff !== CALLER_TURNED_OFF && !nativeOff.startsWith(`$${NATIVE_BLAS_VARIABLE}=`))
+    worthSaying.push(`native kernels: ${nativeOff}`);
   if (worthSaying.length > 0) result.skipped = worthSaying;
   await tf.ready();
   if (options.sagGradients !== false) registerSagGradients();

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { startBackend } from '../../lib/backend';
+import { activeNativeMatrixProducts, setNativeMatrixProducts } from '../../lib/backend/nativeMatrixProducts';
 import {
   SAG_GROUP_NORM,
   SAG_GROUP_NORM_GRAD,
@@ -15,10 +16,23 @@ beforeAll(async () => {
   await startBackend('wasm', { announce: false });
 });
 
-describe.each(['cpu', 'wasm'])('the fused GroupNorm kernels on %s', (backend) => {
+// wasm runs sag's native addon when it is built (native/build.mjs), else the JavaScript loops; both are tested
+// where the addon exists.
+const nativeKernels = () => activeNativeMatrixProducts();
+describe.each([
+  ['cpu', 'cpu', false],
+  ['wasm', 'wasm', false],
+  ['wasm, native addon', 'wasm', true],
+] as const)('the fused GroupNorm kernels on %s', (_label, backend, native) => {
+  let saved: ReturnType<typeof nativeKernels> = null;
   beforeAll(async () => {
     expect(await tf.setBackend(backend)).toBe(true);
+    saved = nativeKernels();
+    if (native && !saved)
+      console.log('the native addon is not built: its GroupNorm cases run the JavaScript loops');
+    if (!native) setNativeMatrixProducts(null);
   });
+  afterAll(() => setNativeMatrixProducts(saved));
 
   test('the backend has both kernels', () => {
     expect(tf.getKernel(SAG_GROUP_NORM, backend)).toBeDefined();
