@@ -7,6 +7,7 @@ import { benchVjpCommand } from './commands/benchVjp';
 import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
 import { benchGuidanceCommand } from './commands/benchGuidance';
 import { benchPytorchCommand } from './commands/benchPytorch';
+import { benchNativeCommand } from './commands/benchNative';
 import { benchThreadsCommand } from './commands/benchThreads';
 import { benchUnetCommand } from './commands/benchUnet';
 import { convertCommand } from './commands/convert';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
       .addCommand(benchVjpCommand())
       .addCommand(benchConvertCommand())
       .addCommand(benchGuidanceCommand())
+      .addCommand(benchNativeCommand())
       .addCommand(benchPytorchCommand())
       .addCommand(benchThreadsCommand())
       .addCommand(benchUnetCommand())

@@ -6,6 +6,7 @@ import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { PageServer, startPageServer } from '../../lib/serve/pageServer';
 import { chromiumPath, launchChromium } from '../helpers/browser';
+import { activeNativeMatrixProducts, setNativeMatrixProducts } from '../../lib/backend/nativeMatrixProducts';
 import { runCli } from '../helpers/runCli';
 import { makeTempDir } from '../helpers/tempDir';
 
@@ -169,6 +170,24 @@ describeWithBrowser('the browser page (headless Chromium)', () => {
     expect(await numTensors(page)).toBe(before);
   }, 400_000);
 
+  /**
+   * A browser has no native kernels: the CLI runs wasm's own, which sum in the same order as the page's (whether
+   * this process's backend starts in this call or has started before).
+   */
+  async function runCliOnWasmKernels(args: string[]) {
+    const native = activeNativeMatrixProducts();
+    const saved = process.env.SAG_NATIVE_BLAS;
+    process.env.SAG_NATIVE_BLAS = '0';
+    setNativeMatrixProducts(null);
+    try {
+      return await runCli(args);
+    } finally {
+      if (saved === undefined) delete process.env.SAG_NATIVE_BLAS;
+      else process.env.SAG_NATIVE_BLAS = saved;
+      setNativeMatrixProducts(native);
+    }
+  }
+
   test('the same settings give the same image as the CLI on wasm, also with 2 wasm threads in the page', async () => {
     // The page is cross-origin isolated, so wasm runs multithreaded: tfjs starts half as many threads as the
     // browser reports cores; reporting 4 gives this page 2 (the CLI in jest runs one).
@@ -194,7 +213,7 @@ describeWithBrowser('the browser page (headless Chromium)', () => {
         .replace('page-run.png', file)
         .split(' ');
       expect(args).toEqual(expect.arrayContaining(['--backend', 'wasm', '--seed', settings.seed]));
-      const cli = await runCli(args);
+      const cli = await runCliOnWasmKernels(args);
       expect(cli.code).toBe(0);
       const png = PNG.sync.read(fs.readFileSync(file));
       const cliGray = Array.from({ length: png.width * png.height }, (_, i) => png.data[i * 4]);

@@ -1,0 +1,101 @@
+import { NATIVE_BLAS_VARIABLE } from '../backend/nativeBlas';
+import { UnetBenchRow } from './unetBench';
+import { BenchVariant, TimedRow, VariantsBenchRow, runVariantsBench } from './variantsBench';
+import { VjpBenchRow } from './vjpBench';
+
+export interface NativeBenchOptions {
+  /** wasm threads of both variants (XNNPACK's without native kernels, the BLAS library's with them). */
+  threads: number;
+  rounds: number;
+  repeats: number;
+  batch: number;
+  n: number;
+  /** A converted model directory for `sag bench vjp` (default: the embedded digit model). */
+  model?: string;
+  /** Instead: `sag bench unet`'s SD-architecture UNet at this channel scale and latent size. */
+  unet?: { scale: number; latent: number };
+  sagCommand?: string[];
+  onRun?: (variant: BenchVariant, round: number, rows: TimedRow[]) => void;
+}
+
+const WASM_KERNELS = 'wasm kernels';
+const NATIVE_KERNELS = 'native kernels';
+
+/** The baseline first (wasm's own kernels), then sag's native kernels; both with `threads` threads. */
+function variants(threads: number): BenchVariant[] {
+  const env = { SAG_WASM_THREADS: String(threads) };
+  return [
+    { label: WASM_KERNELS, env: { ...env, [NATIVE_BLAS_VARIABLE]: '0' } },
+    { label: NATIVE_KERNELS, env },
+  ];
+}
+
+interface BenchJson<Row> {
+  backend: string;
+  rows: Row[];
+}
+
+/** Checks that a run used the kernels its variant asked for (the backend line names the BLAS library). */
+function checkBackend(backend: string, variant: BenchVariant): void {
+  const native = backend.includes('conv/matmul:');
+  if (native !== (variant.label === NATIVE_KERNELS))
+    throw new Error(`the '${variant.label}' run started ${backend}`);
+}
+
+const unetOperation = (r: UnetBenchRow) =>
+  [r.operation, r.method, r.n === null ? null : `n=${r.n}`, `b=${r.batch}`].filter((x) => x).join(' ');
+
+/**
+ * The same benchmark on wasm with its own Conv2D/BatchMatMul/GroupNorm kernels and with sag's native ones
+ * (OpenBLAS or another BLAS through native/sag_blas.c), each run in its own process, taking turns.
+ */
+export const NATIVE_BENCH_LABELS = [WASM_KERNELS, NATIVE_KERNELS];
+
+export function runNativeBench(options: NativeBenchOptions): Promise<VariantsBenchRow[]> {
+  const common = ['--json', '--backend', 'wasm', '--repeats', String(options.repeats)];
+  if (options.unet) {
+    return runVariantsBench<BenchJson<UnetBenchRow>>({
+      variants: variants(options.threads),
+      args: [
+        'bench',
+        'unet',
+        ...common,
+        '--scale',
+        String(options.unet.scale),
+        '--latent',
+        String(options.unet.latent),
+        '--n',
+        String(options.n),
+        '--methods',
+        'symplectic',
+      ],
+      rounds: options.rounds,
+      sagCommand: options.sagCommand,
+      rowsOf: (result, variant) => {
+        checkBackend(result.backend, variant);
+        return result.rows.map((r) => ({ operation: unetOperation(r), ms: r.ms }));
+      },
+      onRun: options.onRun,
+    });
+  }
+  return runVariantsBench<BenchJson<VjpBenchRow>>({
+    variants: variants(options.threads),
+    args: [
+      'bench',
+      'vjp',
+      ...common,
+      '--batch',
+      String(options.batch),
+      '--n',
+      String(options.n),
+      ...(options.model ? ['--model', options.model] : []),
+    ],
+    rounds: options.rounds,
+    sagCommand: options.sagCommand,
+    rowsOf: (result, variant) => {
+      checkBackend(result.backend, variant);
+      return result.rows;
+    },
+    onRun: options.onRun,
+  });
+}

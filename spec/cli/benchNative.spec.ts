@@ -1,0 +1,56 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { nativeAddonPath, startNativeBlas, stopNativeBlas } from '../../lib/backend/nativeBlas';
+import { NATIVE_BENCH_LABELS, runNativeBench } from '../../lib/bench/nativeBench';
+import { formatVariantsBenchTable } from '../../lib/bench/variantsBench';
+import { runCli } from '../helpers/runCli';
+
+const available = fs.existsSync(nativeAddonPath()) ? startNativeBlas(1) : 'the addon is not built';
+stopNativeBlas();
+if (typeof available === 'string')
+  process.stdout.write(`sag bench native: comparison test SKIPPED (${available})\n`);
+
+/** `sag` from the sources, in child processes (jest's own command line is not sag's). */
+const SAG_COMMAND = [process.execPath, '--import', 'tsx', path.join(__dirname, '..', '..', 'bin', 'sag.ts')];
+
+describe('sag bench native', () => {
+  test('with the native kernels off it says so and exits 0', async () => {
+    const saved = process.env.SAG_NATIVE_BLAS;
+    process.env.SAG_NATIVE_BLAS = '0';
+    try {
+      const run = await runCli(['bench', 'native']);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/sag bench native: skipped: \$SAG_NATIVE_BLAS=0/);
+    } finally {
+      if (saved === undefined) delete process.env.SAG_NATIVE_BLAS;
+      else process.env.SAG_NATIVE_BLAS = saved;
+    }
+  });
+
+  (typeof available === 'string' ? test.skip : test)(
+    'times every row with wasm kernels and with native kernels, each in its own process',
+    async () => {
+      const labels: string[] = [];
+      const rows = await runNativeBench({
+        threads: 1,
+        rounds: 1,
+        repeats: 1,
+        batch: 2,
+        n: 1,
+        sagCommand: SAG_COMMAND,
+        onRun: (variant) => labels.push(variant.label),
+      });
+      expect(labels).toEqual(NATIVE_BENCH_LABELS);
+      expect(rows.map((r) => r.operation)).toEqual(
+        expect.arrayContaining(['forward', 'input VJP, VJP graph', 'SAG gradient n=1, VJP graph']),
+      );
+      for (const row of rows) {
+        expect(row.ms).toHaveLength(2);
+        for (const ms of row.ms) expect(ms).toBeGreaterThan(0);
+      }
+      const table = formatVariantsBenchTable(NATIVE_BENCH_LABELS, rows);
+      expect(table).toMatch(/native kernels vs wasm kernels/);
+    },
+    240_000,
+  );
+});
