@@ -14,7 +14,7 @@ export function benchNativeCommand(): Command {
     )
     .option(
       '--threads <n>',
-      'threads of both variants (XNNPACK without native kernels, the BLAS library with them; default $SAG_WASM_THREADS, else the cores)',
+      "threads of both variants (XNNPACK's without native kernels, the BLAS library's with them; default: $SAG_WASM_THREADS, else each its default: XNNPACK on every core, BLAS on half the logical cores)",
       parseInteger('--threads', 1, MAX_WASM_THREADS),
     )
     .option('--rounds <count>', 'rounds (median over rounds)', parseInteger('--rounds', 1), 3)
@@ -39,7 +39,8 @@ export function benchNativeCommand(): Command {
           process.stderr.write(`sag bench native: skipped: ${available}\n`);
           return;
         }
-        const threads = wasmThreadCount(opts.threads);
+        const fromEnv = (process.env.SAG_WASM_THREADS ?? '') !== '';
+        const threads = opts.threads !== undefined || fromEnv ? wasmThreadCount(opts.threads) : undefined;
         const rows = await runNativeBench({
           threads,
           rounds: opts.rounds,
@@ -61,8 +62,8 @@ export function benchNativeCommand(): Command {
             : `SD-architecture UNet, scale ${opts.unetScale}, latent ${opts.latent}`;
         process.stdout.write(
           opts.json
-            ? `${JSON.stringify({ threads, library: available.library, rows }, null, 2)}\n`
-            : `wasm, ${what}, ${threads} thread${threads === 1 ? '' : 's'}, native kernels on ${available.library}; medians of ${opts.rounds} rounds\n${formatVariantsBenchTable(NATIVE_BENCH_LABELS, rows)}\n`,
+            ? `${JSON.stringify({ threads: threads ?? 'default', library: available.library, rows }, null, 2)}\n`
+            : `wasm, ${what}, ${threads === undefined ? 'default threads (XNNPACK: every core; BLAS: half the logical cores)' : `${threads} thread${threads === 1 ? '' : 's'}`}, native kernels on ${available.library}; medians of ${opts.rounds} rounds\n${formatVariantsBenchTable(NATIVE_BENCH_LABELS, rows)}\n`,
         );
       }),
     );

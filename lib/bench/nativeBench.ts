@@ -4,8 +4,11 @@ import { BenchVariant, TimedRow, VariantsBenchRow, runVariantsBench } from './va
 import { VjpBenchRow } from './vjpBench';
 
 export interface NativeBenchOptions {
-  /** wasm threads of both variants (XNNPACK's without native kernels, the BLAS library's with them). */
-  threads: number;
+  /**
+   * Threads of both variants (XNNPACK's without native kernels, the BLAS library's with them); undefined: each its
+   * default (XNNPACK on every core, BLAS on half the logical cores).
+   */
+  threads?: number;
   rounds: number;
   repeats: number;
   batch: number;
@@ -22,8 +25,8 @@ const WASM_KERNELS = 'wasm kernels';
 const NATIVE_KERNELS = 'native kernels';
 
 /** The baseline first (wasm's own kernels), then sag's native kernels; both with `threads` threads. */
-function variants(threads: number): BenchVariant[] {
-  const env = { SAG_WASM_THREADS: String(threads) };
+function variants(threads: number | undefined): BenchVariant[] {
+  const env: Record<string, string> = threads === undefined ? {} : { SAG_WASM_THREADS: String(threads) };
   return [
     { label: WASM_KERNELS, env: { ...env, [NATIVE_BLAS_VARIABLE]: '0' } },
     { label: NATIVE_KERNELS, env },
