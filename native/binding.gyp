@@ -1,11 +1,13 @@
 {
+  "variables": { "sag_libmvec%": 0 },
   "targets": [
     {
       "target_name": "sag_blas",
       "sources": ["sag_blas.c"],
-      "cflags": ["-O3", "-std=c11"],
+      "cflags": ["-O3", "-std=gnu11", "-fno-math-errno"],
       "libraries": ["-ldl", "-lm"],
-      "xcode_settings": { "OTHER_CFLAGS": ["-O3"] }
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-fno-math-errno"] },
+      "conditions": [["sag_libmvec==1", { "defines": ["SAG_LIBMVEC"], "libraries": ["-lmvec"] }]]
     }
   ]
 }

@@ -1,4 +1,4 @@
-// Builds sag's optional native matrix products (native/sag_blas.c) with node-gyp when the package is installed.
+// Builds sag's optional native kernels (native/sag_blas.c) with node-gyp when the package is installed.
 // Never fails the install: without a compiler, Node's headers or a BLAS library sag runs its wasm kernels, and this
 // prints one line saying why.
 import { spawnSync } from 'child_process';
@@ -26,7 +26,7 @@ function nodeGypScript() {
 }
 
 function skip(reason) {
-  console.log(`sag: native matrix products not built (${reason}); sag uses its wasm kernels`);
+  console.log(`sag: native kernels not built (${reason}); sag uses its wasm kernels`);
   process.exit(0);
 }
 
@@ -39,15 +39,26 @@ if (!script) skip("npm's node-gyp was not found");
 const prefix = path.join(path.dirname(process.execPath), '..');
 const localHeaders = fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'));
 const nodedir = process.env.npm_config_nodedir || (localHeaders ? prefix : undefined);
-const args = [script, 'rebuild', '--loglevel=error', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-const result = spawnSync(process.execPath, args, {
-  cwd: here,
-  encoding: 'utf8',
-});
+// glibc's vector maths (libmvec) for the GroupNorm's exp on x86-64 Linux; a second build goes without it.
+const glibc =
+  process.platform === 'linux' &&
+  process.arch === 'x64' &&
+  process.report.getReport().header.glibcVersionRuntime;
+const build = (extra) =>
+  spawnSync(
+    process.execPath,
+    [script, 'rebuild', '--loglevel=error', ...(nodedir ? [`--nodedir=${nodedir}`] : []), ...extra],
+    {
+      cwd: here,
+      encoding: 'utf8',
+    },
+  );
+let result = build(glibc ? ['--', '-Dsag_libmvec=1'] : []);
+if (result.status !== 0 && glibc) result = build([]);
 if (result.status !== 0) {
   const lines = `${result.stderr}\n${result.stdout}`.split('\n');
   const cause =
     lines.find((l) => /error:/i.test(l)) ?? lines.find((l) => /ERR!/.test(l)) ?? `exit ${result.status}`;
   skip(`node-gyp failed: ${cause.replace(/^gyp ERR! (stack )?/, '').trim()}`);
 }
-console.log('sag: built native matrix products (native/build/Release/sag_blas.node)');
+console.log('sag: built native kernels (native/build/Release/sag_blas.node)');

@@ -233,27 +233,31 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Mean and 1 / sqrt(var + eps) of each channel's group in one image (double sums, two passes). */
-static void group_statistics(const float *x, int64_t pixels, int64_t channels, int64_t groups, double epsilon,
-                             double *mean, double *rstd) {
-  int64_t per_group = channels / groups, count = pixels * per_group;
-  for (int64_t c = 0; c < channels; c++) mean[c] = rstd[c] = 0;
-  for (int64_t p = 0; p < pixels; p++)
-    for (int64_t c = 0; c < channels; c++) mean[c] += x[p * channels + c];
-  for (int64_t g = 0; g < groups; g++) {
-    double sum = 0;
-    for (int64_t j = 0; j < per_group; j++) sum += mean[g * per_group + j];
-    for (int64_t j = 0; j < per_group; j++) mean[g * per_group + j] = sum / count;
-  }
-  for (int64_t p = 0; p < pixels; p++)
-    for (int64_t c = 0; c < channels; c++) {
-      double d = x[p * channels + c] - mean[c];
-      rstd[c] += d * d;
-    }
-  for (int64_t g = 0; g < groups; g++) {
-    double sum = 0;
-    for (int64_t j = 0; j < per_group; j++) sum += rstd[g * per_group + j];
-    for (int64_t j = 0; j < per_group; j++) rstd[g * per_group + j] = 1.0 / sqrt(sum / count + epsilon);
+/*
+ * The GroupNorm loops are written for the compiler to vectorise. On x86-64 glibc they are also compiled for AVX2
+ * (chosen at load time) and call glibc's vector expf (libmvec): the SiLU's exp was 90 % of the forward's time as
+ * scalar expf (measured: 3.0 ms for 786k elements; 1.2 ms with SSE and 0.5 ms with AVX2 vector calls).
+ */
+#if defined(__GLIBC__) && defined(__x86_64__) && defined(SAG_LIBMVEC)
+__attribute__((simd("notinbranch"))) float expf(float);
+#define VECTORISED __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTORISED
+#endif
+
+/* Per-channel sums over the pixels of one image: sum[c] += x[p, c] (and of squares of x - mean when mean). */
+VECTORISED static void channel_sums(const float *restrict x, int64_t pixels, int64_t channels,
+                                    const double *restrict mean, double *restrict sum) {
+  for (int64_t c = 0; c < channels; c++) sum[c] = 0;
+  for (int64_t p = 0; p < pixels; p++) {
+    const float *restrict row = x + p * channels;
+    if (mean)
+      for (int64_t c = 0; c < channels; c++) {
+        double d = row[c] - mean[c];
+        sum[c] += d * d;
+      }
+    else
+      for (int64_t c = 0; c < channels; c++) sum[c] += row[c];
   }
 }
 
@@ -264,6 +268,76 @@ static void group_means(double *per_channel, int64_t channels, int64_t groups, i
     double sum = 0;
     for (int64_t j = 0; j < per_group; j++) sum += per_channel[g * per_group + j];
     for (int64_t j = 0; j < per_group; j++) per_channel[g * per_group + j] = sum / count;
+  }
+}
+
+/* Mean and 1 / sqrt(var + eps) of each channel's group in one image (double sums, two passes). */
+static void group_statistics(const float *x, int64_t pixels, int64_t channels, int64_t groups, double epsilon,
+                             double *mean, double *rstd) {
+  int64_t count = pixels * (channels / groups);
+  channel_sums(x, pixels, channels, NULL, mean);
+  group_means(mean, channels, groups, count);
+  channel_sums(x, pixels, channels, mean, rstd);
+  group_means(rstd, channels, groups, count);
+  for (int64_t c = 0; c < channels; c++) rstd[c] = 1.0 / sqrt(rstd[c] + epsilon);
+}
+
+/* Per channel: xhat = x * scale + shift is the normalised input, z = gamma xhat + beta. */
+struct channel_affine {
+  const float *restrict scale, *restrict shift, *restrict gamma, *restrict beta;
+};
+
+/* out = act(z) over one image. */
+VECTORISED static void group_norm_rows(const float *restrict x, struct channel_affine a, int silu, int64_t pixels,
+                                       int64_t channels, float *restrict out) {
+  for (int64_t p = 0; p < pixels; p++) {
+    const float *restrict xr = x + p * channels;
+    float *restrict or_ = out + p * channels;
+    if (silu)
+      for (int64_t c = 0; c < channels; c++) {
+        float z = a.gamma[c] * (xr[c] * a.scale[c] + a.shift[c]) + a.beta[c];
+        or_[c] = z / (1.0f + expf(-z));
+      }
+    else
+      for (int64_t c = 0; c < channels; c++) or_[c] = a.gamma[c] * (xr[c] * a.scale[c] + a.shift[c]) + a.beta[c];
+  }
+}
+
+/* out = g = dL/dxhat = gamma act'(z) dy over one image, and the per-channel sums of g and g xhat. */
+VECTORISED static void group_norm_cotangent_rows(const float *restrict x, const float *restrict dy,
+                                                 struct channel_affine a, int silu, int64_t pixels, int64_t channels,
+                                                 float *restrict out, double *restrict sum_g,
+                                                 double *restrict sum_g_xhat) {
+  for (int64_t c = 0; c < channels; c++) sum_g[c] = sum_g_xhat[c] = 0;
+  for (int64_t p = 0; p < pixels; p++) {
+    const float *restrict xr = x + p * channels, *restrict dr = dy + p * channels;
+    float *restrict or_ = out + p * channels;
+    for (int64_t c = 0; c < channels; c++) {
+      float xhat = xr[c] * a.scale[c] + a.shift[c];
+      float g = dr[c] * a.gamma[c];
+      if (silu) {
+        float z = a.gamma[c] * xhat + a.beta[c];
+        float sig = 1.0f / (1.0f + expf(-z));
+        g *= sig * (1.0f + z * (1.0f - sig));
+      }
+      or_[c] = g;
+      sum_g[c] += g;
+      sum_g_xhat[c] += (double)g * xhat;
+    }
+  }
+}
+
+/* dx = rstd (g - mean(g) - xhat mean(g xhat)), g in out, over one image. */
+VECTORISED static void group_norm_gradient_rows(const float *restrict x, struct channel_affine a,
+                                                const float *restrict mean_g, const float *restrict mean_g_xhat,
+                                                int64_t pixels, int64_t channels, float *restrict out) {
+  for (int64_t p = 0; p < pixels; p++) {
+    const float *restrict xr = x + p * channels;
+    float *restrict or_ = out + p * channels;
+    for (int64_t c = 0; c < channels; c++) {
+      float xhat = xr[c] * a.scale[c] + a.shift[c];
+      or_[c] = a.scale[c] * (or_[c] - mean_g[c] - xhat * mean_g_xhat[c]);
+    }
   }
 }
 
@@ -293,72 +367,45 @@ static napi_value group_norm(napi_env env, napi_callback_info info) {
       !inside(env, heap_bytes, out, size))
     return NULL;
   if (size == 0) return NULL;
-  const float *px = (const float *)(heap + x), *pg = (const float *)(heap + gamma);
-  const float *pb = (const float *)(heap + beta), *pdy = gradient ? (const float *)(heap + dy) : NULL;
+  const float *px = (const float *)(heap + x), *pdy = gradient ? (const float *)(heap + dy) : NULL;
   float *po = (float *)(heap + out);
   double *buffers = malloc((size_t)channels * 4 * sizeof(double));
-  float *scale = malloc((size_t)channels * 2 * sizeof(float));
-  if (!buffers || !scale) {
+  float *floats = malloc((size_t)channels * 4 * sizeof(float));
+  if (!buffers || !floats) {
     free(buffers);
-    free(scale);
+    free(floats);
     return throw_error(env, "sag_blas: out of memory");
   }
-  double *mean = buffers, *rstd = buffers + channels, *mean_g = buffers + 2 * channels;
-  double *mean_g_xhat = buffers + 3 * channels;
-  float *shift = scale + channels;
+  double *mean = buffers, *rstd = buffers + channels, *sum_g = buffers + 2 * channels;
+  double *sum_g_xhat = buffers + 3 * channels;
+  float *scale = floats, *shift = floats + channels, *mean_g = floats + 2 * channels;
+  float *mean_g_xhat = floats + 3 * channels;
+  struct channel_affine affine = {scale, shift, (const float *)(heap + gamma), (const float *)(heap + beta)};
   int64_t count = pixels * (channels / groups);
   for (int64_t n = 0; n < batch; n++) {
     const float *xi = px + n * pixels * channels;
     float *oi = po + n * pixels * channels;
     group_statistics(xi, pixels, channels, groups, epsilon, mean, rstd);
-    /* Per channel: xhat = x * scale + shift (the normalised input), z = gamma xhat + beta. */
     for (int64_t c = 0; c < channels; c++) {
       scale[c] = (float)rstd[c];
       shift[c] = (float)(-mean[c] * rstd[c]);
     }
     if (!gradient) {
-      for (int64_t p = 0; p < pixels; p++) {
-        const float *xr = xi + p * channels;
-        float *or_ = oi + p * channels;
-        for (int64_t c = 0; c < channels; c++) {
-          float z = pg[c] * (xr[c] * scale[c] + shift[c]) + pb[c];
-          or_[c] = silu ? z / (1.0f + expf(-z)) : z;
-        }
-      }
+      group_norm_rows(xi, affine, silu, pixels, channels, oi);
       continue;
     }
-    const float *dyi = pdy + n * pixels * channels;
-    for (int64_t c = 0; c < channels; c++) mean_g[c] = mean_g_xhat[c] = 0;
-    /* g = dL/dxhat = gamma act'(z) dy, kept in out, and its two group sums. */
-    for (int64_t p = 0; p < pixels; p++) {
-      const float *xr = xi + p * channels, *dr = dyi + p * channels;
-      float *or_ = oi + p * channels;
-      for (int64_t c = 0; c < channels; c++) {
-        float xhat = xr[c] * scale[c] + shift[c];
-        float g = dr[c] * pg[c];
-        if (silu) {
-          float z = pg[c] * xhat + pb[c];
-          float sig = 1.0f / (1.0f + expf(-z));
-          g *= sig * (1.0f + z * (1.0f - sig));
-        }
-        or_[c] = g;
-        mean_g[c] += g;
-        mean_g_xhat[c] += (double)g * xhat;
-      }
+    group_norm_cotangent_rows(xi, pdy + n * pixels * channels, affine, silu, pixels, channels, oi, sum_g,
+                              sum_g_xhat);
+    group_means(sum_g, channels, groups, count);
+    group_means(sum_g_xhat, channels, groups, count);
+    for (int64_t c = 0; c < channels; c++) {
+      mean_g[c] = (float)sum_g[c];
+      mean_g_xhat[c] = (float)sum_g_xhat[c];
     }
-    group_means(mean_g, channels, groups, count);
-    group_means(mean_g_xhat, channels, groups, count);
-    for (int64_t p = 0; p < pixels; p++) {
-      const float *xr = xi + p * channels;
-      float *or_ = oi + p * channels;
-      for (int64_t c = 0; c < channels; c++) {
-        float xhat = xr[c] * scale[c] + shift[c];
-        or_[c] = scale[c] * (or_[c] - (float)mean_g[c] - xhat * (float)mean_g_xhat[c]);
-      }
-    }
+    group_norm_gradient_rows(xi, affine, mean_g, mean_g_xhat, pixels, channels, oi);
   }
   free(buffers);
-  free(scale);
+  free(floats);
   return NULL;
 }
 
