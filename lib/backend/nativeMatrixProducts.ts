@@ -40,7 +40,8 @@ export interface NativeBlasFunctions {
   ): void;
 }
 
-interface WasmHeapBackend {
+/** What the native kernels need of tfjs-backend-wasm (its class is not imported). */
+export interface WasmHeapBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -58,7 +59,8 @@ export function activeNativeMatrixProducts(): NativeBlasFunctions | null {
   return active;
 }
 
-function offsetOf(backend: WasmHeapBackend, t: tf.TensorInfo): number {
+/** The byte offset of a tensor's data in wasm's heap. */
+export function offsetOf(backend: WasmHeapBackend, t: tf.TensorInfo): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { activeNativeMatrixProducts } from '../backend/nativeMatrixProducts';
+import { WasmHeapBackend, activeNativeMatrixProducts, offsetOf } from '../backend/nativeMatrixProducts';
 import {
   GroupNormGeometry,
   GroupNormParams,
@@ -19,11 +19,8 @@ interface CpuBackendLike {
   data: { get(dataId: object): { values: unknown } };
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
 }
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+interface WasmBackendLike extends WasmHeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  wasm: { HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
 }
 
 function geometry(x: tf.TensorInfo, groups: number): GroupNormGeometry {
@@ -76,8 +73,8 @@ function wasmKernel(names: string[], compute: Compute): tf.KernelFunc {
     const output = wasm.makeOutput(tensors[0].shape, 'float32');
     const native = activeNativeMatrixProducts();
     if (native) {
-      // sag's addon: the same loops in C, ~10x the JavaScript ones (they run on one thread either way).
-      const offset = (t: tf.TensorInfo | undefined) => (t ? wasm.dataIdMap.get(t.dataId).memoryOffset : 0);
+      // sag's addon: the same loops in C, vectorised (measured 6-8x the JavaScript ones on [16, 32, 32, 48]).
+      const offset = (t: tf.TensorInfo | undefined) => (t ? offsetOf(wasm, t) : 0);
       const [x, gamma, beta, dy] = tensors;
       native.groupNorm(
         wasm.wasm.HEAPU8,
