@@ -68,7 +68,8 @@ function openLibrary(loaded: Addon, requested: string | undefined): string {
 /**
  * Routes wasm's Conv2D and BatchMatMul to an optimised CBLAS sgemm (OpenBLAS, MKL, BLIS, Accelerate) through sag's
  * addon, with `threads` BLAS threads. Returns what runs, or why not (addon not built, no library,
- * $SAG_NATIVE_BLAS=0): the wasm kernels stay then. $SAG_NATIVE_BLAS may name the library file.
+ * $SAG_NATIVE_BLAS=0): the wasm kernels stay then. $SAG_NATIVE_BLAS may name the library file; throws when that
+ * library cannot be opened.
  */
 export function startNativeBlas(threads: number): NativeBlasStart | string {
   const setting = process.env[NATIVE_BLAS_VARIABLE];
@@ -84,6 +85,8 @@ export function startNativeBlas(threads: number): NativeBlasStart | string {
     setNativeMatrixProducts(addon);
     return { library: opened.get(key) as string, threads: threadsSet ? threads : null };
   } catch (error) {
+    // A library the user named must open: a bad $SAG_NATIVE_BLAS is an error, not a silent fallback.
+    if (setting) throw error;
     return (error as Error).message;
   }
 }

@@ -1,9 +1,11 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { nativeAddonPath, startNativeBlas, stopNativeBlas } from '../../lib/backend/nativeBlas';
 import { NATIVE_BENCH_LABELS, runNativeBench } from '../../lib/bench/nativeBench';
 import { formatVariantsBenchTable } from '../../lib/bench/variantsBench';
 import { runCli } from '../helpers/runCli';
+import { makeTempDir } from '../helpers/tempDir';
 
 const available = fs.existsSync(nativeAddonPath()) ? startNativeBlas(1) : 'the addon is not built';
 stopNativeBlas();
@@ -12,6 +14,21 @@ if (typeof available === 'string')
 
 /** `sag` from the sources, in child processes (jest's own command line is not sag's). */
 const SAG_COMMAND = [process.execPath, '--import', 'tsx', path.join(__dirname, '..', '..', 'bin', 'sag.ts')];
+
+test('a $SAG_NATIVE_BLAS library that cannot be opened is one error line, exit 2, no output file', () => {
+  const out = path.join(makeTempDir('sag-native-'), 'digits.png');
+  const run = spawnSync(SAG_COMMAND[0], [...SAG_COMMAND.slice(1), 'generate', '--steps', '2', '--out', out], {
+    encoding: 'utf8',
+    env: { ...process.env, SAG_NATIVE_BLAS: '/nonexistent/libblas-nothing.so' },
+    timeout: 120_000,
+  });
+  expect(run.status).toBe(2);
+  const errors = run.stderr.split('\n').filter((line) => line.startsWith('sag: error:'));
+  expect(errors).toEqual([
+    expect.stringMatching(/^sag: error: \$SAG_NATIVE_BLAS: cannot open \/nonexistent\/libblas-nothing\.so: /),
+  ]);
+  expect(fs.existsSync(out)).toBe(false);
+}, 120_000);
 
 describe('sag bench native', () => {
   test('with the native kernels off it says so and exits 0', async () => {
