@@ -72,6 +72,13 @@ static int read_sizes(napi_env env, const napi_value *argv, size_t count, int64_
   return 1;
 }
 
+/* A call's arguments: the heap, then `count` whole numbers; false (with a JavaScript exception) when malformed. */
+static int read_call(napi_env env, napi_callback_info info, size_t argc, napi_value *argv, char **heap,
+                     size_t *heap_bytes, size_t count, int64_t *sizes) {
+  return read_args(env, info, argc, argv) && read_heap(env, argv[0], heap, heap_bytes) &&
+         read_sizes(env, argv + 1, count, sizes);
+}
+
 static int inside(napi_env env, size_t heap_bytes, int64_t offset, int64_t floats) {
   if (offset % 4 != 0 || (uint64_t)offset + (uint64_t)floats * 4 > heap_bytes) {
     throw_error(env, "sag_blas: a tensor lies outside the wasm heap or is misaligned");
@@ -125,9 +132,7 @@ static napi_value mat_mul(napi_env env, napi_callback_info info) {
   size_t heap_bytes;
   int64_t v[11];
   if (!sgemm) return throw_error(env, "sag_blas: no BLAS library loaded");
-  if (!read_args(env, info, 12, argv) || !read_heap(env, argv[0], &heap, &heap_bytes) ||
-      !read_sizes(env, argv + 1, 11, v))
-    return NULL;
+  if (!read_call(env, info, 12, argv, &heap, &heap_bytes, 11, v)) return NULL;
   int64_t a = v[0], b = v[1], out = v[2], batch = v[3], m = v[4], n = v[5], k = v[6];
   int transpose_a = v[7] != 0, transpose_b = v[8] != 0;
   int64_t a_stride = v[9], b_stride = v[10];
@@ -176,9 +181,7 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   size_t heap_bytes;
   int64_t v[18];
   if (!sgemm) return throw_error(env, "sag_blas: no BLAS library loaded");
-  if (!read_args(env, info, 19, argv) || !read_heap(env, argv[0], &heap, &heap_bytes) ||
-      !read_sizes(env, argv + 1, 18, v))
-    return NULL;
+  if (!read_call(env, info, 19, argv, &heap, &heap_bytes, 18, v)) return NULL;
   int64_t x = v[0], filter = v[1], out = v[2], batch = v[3], in_h = v[4], in_w = v[5], in_c = v[6];
   int64_t out_h = v[7], out_w = v[8], out_c = v[9], f_h = v[10], f_w = v[11], stride_h = v[12], stride_w = v[13];
   int64_t pad_top = v[14], pad_left = v[15], dil_h = v[16], dil_w = v[17];
@@ -352,9 +355,7 @@ static napi_value group_norm(napi_env env, napi_callback_info info) {
   size_t heap_bytes;
   int64_t v[10];
   double epsilon;
-  if (!read_args(env, info, 12, argv) || !read_heap(env, argv[0], &heap, &heap_bytes) ||
-      !read_sizes(env, argv + 1, 10, v))
-    return NULL;
+  if (!read_call(env, info, 12, argv, &heap, &heap_bytes, 10, v)) return NULL;
   if (napi_get_value_double(env, argv[11], &epsilon) != napi_ok || !(epsilon >= 0))
     return throw_error(env, "sag_blas: epsilon must be a non-negative number");
   int64_t x = v[0], gamma = v[1], beta = v[2], dy = v[3], out = v[4], batch = v[5], pixels = v[6];

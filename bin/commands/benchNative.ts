@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { MAX_WASM_THREADS, wasmThreadCount } from '../../lib/backend';
 import { nativeAddonPath, startNativeBlas, stopNativeBlas } from '../../lib/backend/nativeBlas';
 import { NATIVE_BENCH_LABELS, runNativeBench } from '../../lib/bench/nativeBench';
-import { formatVariantsBenchTable } from '../../lib/bench/variantsBench';
+import { formatRunLine, formatVariantsBenchTable } from '../../lib/bench/variantsBench';
 import { guarded } from '../cliErrors';
 import { parseFraction, parseInteger } from '../optionParsers';
 
@@ -51,10 +51,7 @@ export function benchNativeCommand(): Command {
           unet: opts.unetScale === undefined ? undefined : { scale: opts.unetScale, latent: opts.latent },
           onRun: opts.json
             ? undefined
-            : (variant, round, result) =>
-                process.stderr.write(
-                  `  round ${round + 1}, ${variant.label}: ${result.map((r) => `${r.operation} ${r.ms.toFixed(0)} ms`).join(', ')}\n`,
-                ),
+            : (variant, round, result) => process.stderr.write(formatRunLine(variant.label, round, result)),
         });
         const what =
           opts.unetScale === undefined

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { formatThreadsBenchTable, runThreadsBench } from '../../lib/bench/threadsBench';
+import { formatRunLine } from '../../lib/bench/variantsBench';
 import { MAX_WASM_THREADS } from '../../lib/backend';
 import { guarded } from '../cliErrors';
 import { parseInteger, parseIntegerList } from '../optionParsers';
@@ -7,7 +8,7 @@ import { parseInteger, parseIntegerList } from '../optionParsers';
 export function benchThreadsCommand(): Command {
   return new Command('threads')
     .description(
-      'wasm with 1, 2, ... XNNPACK threads: `sag bench vjp` (forward, input VJP, SAG gradient) per thread count in its own process, taking turns',
+      'wasm with 1, 2, ... threads (XNNPACK'"'"'s, or with native kernels the BLAS library'"'"'s): `sag bench vjp` (forward, input VJP, SAG gradient) per thread count in its own process, taking turns',
     )
     .option('--threads <list>', 'thread counts to compare', parseIntegerList('--threads'), [1, 2])
     .option('--rounds <count>', 'rounds (median over rounds)', parseInteger('--rounds', 1), 3)
@@ -32,9 +33,7 @@ export function benchThreadsCommand(): Command {
           onRun: opts.json
             ? undefined
             : (t, round, result) =>
-                process.stderr.write(
-                  `  round ${round + 1}, ${t} thread${t === 1 ? '' : 's'}: ${result.map((r) => `${r.operation} ${r.ms.toFixed(0)} ms`).join(', ')}\n`,
-                ),
+                process.stderr.write(formatRunLine(`${t} thread${t === 1 ? '' : 's'}`, round, result)),
         });
         process.stdout.write(
           opts.json

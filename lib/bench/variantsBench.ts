@@ -60,6 +60,11 @@ export async function runVariantsBench<Result>(
   return [...times].map(([operation, perVariant]) => ({ operation, ms: perVariant.map(median) }));
 }
 
+/** One run's progress line: `  round 2, <label>: forward 79 ms, ...`. */
+export function formatRunLine(label: string, round: number, rows: TimedRow[]): string {
+  return `  round ${round + 1}, ${label}: ${rows.map((r) => `${r.operation} ${r.ms.toFixed(0)} ms`).join(', ')}\n`;
+}
+
 /** Median ms per variant, and each later variant's speed-up over the first. */
 export function formatVariantsBenchTable(labels: string[], rows: VariantsBenchRow[]): string {
   const speedups = labels.slice(1).map((label) => `${label} vs ${labels[0]}`);
