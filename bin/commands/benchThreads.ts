@@ -8,7 +8,7 @@ import { parseInteger, parseIntegerList } from '../optionParsers';
 export function benchThreadsCommand(): Command {
   return new Command('threads')
     .description(
-      'wasm with 1, 2, ... threads (XNNPACK'"'"'s, or with native kernels the BLAS library'"'"'s): `sag bench vjp` (forward, input VJP, SAG gradient) per thread count in its own process, taking turns',
+      "wasm with 1, 2, ... threads (XNNPACK's, or with native kernels the BLAS library's): `sag bench vjp` (forward, input VJP, SAG gradient) per thread count in its own process, taking turns",
     )
     .option('--threads <list>', 'thread counts to compare', parseIntegerList('--threads'), [1, 2])
     .option('--rounds <count>', 'rounds (median over rounds)', parseInteger('--rounds', 1), 3)
