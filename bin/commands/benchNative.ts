@@ -1,7 +1,6 @@
-import * as fs from 'fs';
 import { Command } from 'commander';
-import { MAX_WASM_THREADS, wasmThreadCount } from '../../lib/backend';
-import { nativeAddonPath, startNativeBlas, stopNativeBlas } from '../../lib/backend/nativeBlas';
+import { MAX_WASM_THREADS, askedWasmThreadCount } from '../../lib/backend';
+import { nativeBlasAvailability } from '../../lib/backend/nativeBlas';
 import { NATIVE_BENCH_LABELS, runNativeBench } from '../../lib/bench/nativeBench';
 import { formatRunLine, formatVariantsBenchTable } from '../../lib/bench/variantsBench';
 import { guarded } from '../cliErrors';
@@ -31,16 +30,12 @@ export function benchNativeCommand(): Command {
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
-        const available = fs.existsSync(nativeAddonPath())
-          ? startNativeBlas(1)
-          : 'the native addon is not built';
-        stopNativeBlas();
+        const available = nativeBlasAvailability();
         if (typeof available === 'string') {
           process.stderr.write(`sag bench native: skipped: ${available}\n`);
           return;
         }
-        const fromEnv = (process.env.SAG_WASM_THREADS ?? '') !== '';
-        const threads = opts.threads !== undefined || fromEnv ? wasmThreadCount(opts.threads) : undefined;
+        const threads = askedWasmThreadCount(opts.threads);
         const rows = await runNativeBench({
           threads,
           rounds: opts.rounds,

@@ -1,7 +1,7 @@
 export { BACKEND_CHOICES, parseBackendChoice } from './backendNames';
 export type { BackendChoice } from './backendNames';
 export { startBackend } from './startBackend';
-export { MAX_WASM_THREADS, stopThreadedWasm, wasmThreadCount } from './wasmThreads';
+export { MAX_WASM_THREADS, askedWasmThreadCount, stopThreadedWasm, wasmThreadCount } from './wasmThreads';
 export type { StartedBackend, StartBackendOptions } from './startBackend';
 export {
   convInputGradientAsForwardConv,

@@ -95,3 +95,10 @@ export function startNativeBlas(threads: number): NativeBlasStart | string {
 export function stopNativeBlas(): void {
   setNativeMatrixProducts(null);
 }
+
+/** Whether the native kernels can run here (what would run, or why not), leaving them off. */
+export function nativeBlasAvailability(): NativeBlasStart | string {
+  const start = startNativeBlas(1);
+  stopNativeBlas();
+  return start;
+}

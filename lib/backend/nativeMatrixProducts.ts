@@ -4,8 +4,8 @@ import { Replacement, kernelReplacement } from './replacement';
 
 /**
  * The functions of sag's native addon (native/sag_blas.c): a CBLAS sgemm, and the fused GroupNorm, run on tensors
- * in tfjs-backend-wasm's heap, given as byte offsets. Loaded in Node only (`nativeBlas.ts`); this module stays free of Node imports
- * because the browser bundle shares the wasm kernels.
+ * in tfjs-backend-wasm's heap, given as byte offsets. Loaded in Node only (`nativeBlas.ts`); this module stays free
+ * of Node imports because the browser bundle shares the wasm kernels.
  */
 export interface NativeBlasFunctions {
   matMul(
@@ -149,7 +149,7 @@ function nativeConv2D(stock: tf.KernelConfig): tf.KernelFunc {
  * wasm's own kernel otherwise (always in a browser).
  */
 export const NATIVE_CONV2D: Replacement = kernelReplacement(
-  'wasm Conv2D: im2col + the native BLAS sgemm when sag_blas is built (sag info says)',
+  'wasm Conv2D: im2col + the native BLAS sgemm when sag_blas is built (the backend line says)',
   tf.Conv2D,
   'wasm',
   nativeConv2D,

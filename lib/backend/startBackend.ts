@@ -5,7 +5,7 @@ import { BackendChoice } from './backendNames';
 import { NATIVE_BLAS_VARIABLE, NativeBlasStart, startNativeBlas, stopNativeBlas } from './nativeBlas';
 import { registerSagGradients } from './sagGradients';
 import { startWebgpuBackend } from './webgpuBackend';
-import { startThreadedWasm, wasmThreadCount } from './wasmThreads';
+import { askedWasmThreadCount, startThreadedWasm, wasmThreadCount } from './wasmThreads';
 
 export interface StartedBackend {
   /** tfjs backend name actually in use ('tensorflow', 'webgpu', 'wasm', 'cpu'). */
@@ -84,8 +84,7 @@ const CALLER_TURNED_OFF = 'turned off by the caller';
  * on a 2-vCPU machine, 2 BLAS threads made the digit UNet's SAG gradient 1.7x slower than 1 (1977 against 1156 ms).
  */
 function nativeBlasThreads(requested: number | undefined): number {
-  const asked = requested !== undefined || (process.env.SAG_WASM_THREADS ?? '') !== '';
-  return asked ? wasmThreadCount(requested) : Math.max(1, Math.floor(os.availableParallelism() / 2));
+  return askedWasmThreadCount(requested) ?? Math.max(1, Math.floor(os.availableParallelism() / 2));
 }
 
 async function startWasm(

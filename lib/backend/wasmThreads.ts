@@ -42,6 +42,14 @@ export function wasmThreadCount(requested?: number): number {
   return value;
 }
 
+/** The thread count the caller asked for (`requested` or $SAG_WASM_THREADS, checked), or undefined when neither is set. */
+export function askedWasmThreadCount(requested?: number): number | undefined {
+  const fromEnv = process.env[ENV_VARIABLE];
+  return requested !== undefined || (fromEnv !== undefined && fromEnv !== '')
+    ? wasmThreadCount(requested)
+    : undefined;
+}
+
 const MAIN_SCRIPT_START = 'var WasmBackendModuleThreadedSimd';
 /** The worker script's branch that loads the main script from the Blob it was sent. */
 const WORKER_LOAD_BRANCH = 'if(typeof e.data.urlOrBlob=="string")';

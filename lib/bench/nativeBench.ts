@@ -48,56 +48,37 @@ function checkBackend(backend: string, variant: BenchVariant): void {
 const unetOperation = (r: UnetBenchRow) =>
   [r.operation, r.method, r.n === null ? null : `n=${r.n}`, `b=${r.batch}`].filter((x) => x).join(' ');
 
+export const NATIVE_BENCH_LABELS = [WASM_KERNELS, NATIVE_KERNELS];
+
 /**
  * The same benchmark on wasm with its own Conv2D/BatchMatMul/GroupNorm kernels and with sag's native ones
  * (OpenBLAS or another BLAS through native/sag_blas.c), each run in its own process, taking turns.
  */
-export const NATIVE_BENCH_LABELS = [WASM_KERNELS, NATIVE_KERNELS];
-
 export function runNativeBench(options: NativeBenchOptions): Promise<VariantsBenchRow[]> {
-  const common = ['--json', '--backend', 'wasm', '--repeats', String(options.repeats)];
-  if (options.unet) {
-    return runVariantsBench<BenchJson<UnetBenchRow>>({
-      variants: variants(options.threads),
-      args: [
-        'bench',
-        'unet',
-        ...common,
-        '--scale',
-        String(options.unet.scale),
-        '--latent',
-        String(options.unet.latent),
-        '--n',
-        String(options.n),
-        '--methods',
-        'symplectic',
-      ],
-      rounds: options.rounds,
-      sagCommand: options.sagCommand,
-      rowsOf: (result, variant) => {
-        checkBackend(result.backend, variant);
-        return result.rows.map((r) => ({ operation: unetOperation(r), ms: r.ms }));
-      },
-      onRun: options.onRun,
-    });
-  }
-  return runVariantsBench<BenchJson<VjpBenchRow>>({
+  const { unet } = options;
+  const benchmark = unet
+    ? ['unet', '--scale', String(unet.scale), '--latent', String(unet.latent), '--methods', 'symplectic']
+    : ['vjp', '--batch', String(options.batch), ...(options.model ? ['--model', options.model] : [])];
+  return runVariantsBench<BenchJson<UnetBenchRow | VjpBenchRow>>({
     variants: variants(options.threads),
     args: [
       'bench',
-      'vjp',
-      ...common,
-      '--batch',
-      String(options.batch),
+      ...benchmark,
+      '--json',
+      '--backend',
+      'wasm',
+      '--repeats',
+      String(options.repeats),
       '--n',
       String(options.n),
-      ...(options.model ? ['--model', options.model] : []),
     ],
     rounds: options.rounds,
     sagCommand: options.sagCommand,
     rowsOf: (result, variant) => {
       checkBackend(result.backend, variant);
-      return result.rows;
+      return unet
+        ? (result.rows as UnetBenchRow[]).map((r) => ({ operation: unetOperation(r), ms: r.ms }))
+        : (result.rows as VjpBenchRow[]);
     },
     onRun: options.onRun,
   });

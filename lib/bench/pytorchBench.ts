@@ -39,7 +39,7 @@ export interface PytorchBenchRow {
   /** PyTorch: resident memory above the start of one run (forked child); sag: peak live tensor bytes (tf.profile). */
   torchPeakBytes: number;
   sagPeakBytes: number;
-  /** With native matrix products on: sag's time with wasm's own Conv2D and BatchMatMul kernels, timed in turn. */
+  /** With native kernels on: sag's time with wasm's own Conv2D, BatchMatMul and GroupNorm kernels, timed in turn. */
   sagWasmKernelsMs?: number;
 }
 

@@ -1,8 +1,7 @@
-import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { startBackend } from '../../lib/backend';
-import { nativeAddonPath, startNativeBlas, stopNativeBlas } from '../../lib/backend/nativeBlas';
+import { nativeBlasAvailability, startNativeBlas } from '../../lib/backend/nativeBlas';
 import {
   NativeBlasFunctions,
   activeNativeMatrixProducts,
@@ -15,8 +14,7 @@ import { relativeL2 } from '../helpers/relativeError';
 
 // `npm install` builds the addon (native/build.mjs) where a compiler and Node's headers exist, and CI installs
 // OpenBLAS; elsewhere these tests say why they are skipped.
-const unavailable = fs.existsSync(nativeAddonPath()) ? startNativeBlas(1) : 'the addon is not built';
-stopNativeBlas();
+const unavailable = nativeBlasAvailability();
 const describeNative = typeof unavailable === 'string' ? describe.skip : describe;
 if (typeof unavailable === 'string') console.log(`native matrix products: skipped (${unavailable})`);
 

@@ -1,14 +1,13 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { nativeAddonPath, startNativeBlas, stopNativeBlas } from '../../lib/backend/nativeBlas';
+import { nativeBlasAvailability } from '../../lib/backend/nativeBlas';
 import { NATIVE_BENCH_LABELS, runNativeBench } from '../../lib/bench/nativeBench';
 import { formatVariantsBenchTable } from '../../lib/bench/variantsBench';
 import { runCli } from '../helpers/runCli';
 import { makeTempDir } from '../helpers/tempDir';
 
-const available = fs.existsSync(nativeAddonPath()) ? startNativeBlas(1) : 'the addon is not built';
-stopNativeBlas();
+const available = nativeBlasAvailability();
 if (typeof available === 'string')
   process.stdout.write(`sag bench native: comparison test SKIPPED (${available})\n`);
 
