@@ -8,18 +8,12 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <math.h>
-#include <node_api.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
-typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
-                         float *, int);
-typedef void (*set_threads_fn)(int);
-typedef char *(*get_config_fn)(void);
+#include "sag_native.h"
 
-static sgemm_fn sgemm = NULL;
+sgemm_fn sgemm = NULL;
 static set_threads_fn set_threads = NULL;
 
 /*
@@ -30,12 +24,12 @@ static set_threads_fn set_threads = NULL;
 #define PATCH_CHUNK_FLOATS (1u << 18)
 #define PATCH_CHUNK_MIN_ROWS 1024
 
-static napi_value throw_error(napi_env env, const char *message) {
+napi_value throw_error(napi_env env, const char *message) {
   napi_throw_error(env, NULL, message);
   return NULL;
 }
 
-static int read_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
+int read_args(napi_env env, napi_callback_info info, size_t expected, napi_value *argv) {
   size_t argc = expected;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != expected) {
     throw_error(env, "sag_blas: wrong number of arguments");
@@ -44,7 +38,7 @@ static int read_args(napi_env env, napi_callback_info info, size_t expected, nap
   return 1;
 }
 
-static int read_heap(napi_env env, napi_value value, char **data, size_t *bytes) {
+int read_heap(napi_env env, napi_value value, char **data, size_t *bytes) {
   napi_typedarray_type type;
   size_t length, offset;
   napi_value buffer;
@@ -60,7 +54,7 @@ static int read_heap(napi_env env, napi_value value, char **data, size_t *bytes)
 }
 
 /* Whole numbers from JavaScript (offsets can pass 2^31 in a 4 GiB heap, so doubles). */
-static int read_sizes(napi_env env, const napi_value *argv, size_t count, int64_t *out) {
+int read_sizes(napi_env env, const napi_value *argv, size_t count, int64_t *out) {
   for (size_t i = 0; i < count; i++) {
     double value;
     if (napi_get_value_double(env, argv[i], &value) != napi_ok || value < 0 || value != (double)(int64_t)value) {
@@ -73,13 +67,13 @@ static int read_sizes(napi_env env, const napi_value *argv, size_t count, int64_
 }
 
 /* A call's arguments: the heap, then `count` whole numbers; false (with a JavaScript exception) when malformed. */
-static int read_call(napi_env env, napi_callback_info info, size_t argc, napi_value *argv, char **heap,
+int read_call(napi_env env, napi_callback_info info, size_t argc, napi_value *argv, char **heap,
                      size_t *heap_bytes, size_t count, int64_t *sizes) {
   return read_args(env, info, argc, argv) && read_heap(env, argv[0], heap, heap_bytes) &&
          read_sizes(env, argv + 1, count, sizes);
 }
 
-static int inside(napi_env env, size_t heap_bytes, int64_t offset, int64_t floats) {
+int inside(napi_env env, size_t heap_bytes, int64_t offset, int64_t floats) {
   if (offset % 4 != 0 || (uint64_t)offset + (uint64_t)floats * 4 > heap_bytes) {
     throw_error(env, "sag_blas: a tensor lies outside the wasm heap or is misaligned");
     return 0;
@@ -236,17 +230,7 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/*
- * The GroupNorm loops are written for the compiler to vectorise. On x86-64 glibc they are also compiled for AVX2
- * (chosen at load time) and call glibc's vector expf (libmvec): the SiLU's exp was 90 % of the forward's time as
- * scalar expf (measured: 3.0 ms for 786k elements; 1.2 ms with SSE and 0.5 ms with AVX2 vector calls).
- */
-#if defined(__GLIBC__) && defined(__x86_64__) && defined(SAG_LIBMVEC)
-__attribute__((simd("notinbranch"))) float expf(float);
-#define VECTORISED __attribute__((target_clones("avx2", "default")))
-#else
-#define VECTORISED
-#endif
+/* The GroupNorm loops (VECTORISED: see sag_native.h). */
 
 /* Per-channel sums over the pixels of one image: sum[c] += x[p, c] (and of squares of x - mean when mean). */
 VECTORISED static void channel_sums(const float *restrict x, int64_t pixels, int64_t channels,
@@ -415,7 +399,7 @@ NAPI_MODULE_INIT() {
     const char *name;
     napi_callback fn;
   } functions[] = {{"load", load}, {"setThreads", set_thread_count}, {"matMul", mat_mul}, {"conv2d", conv2d},
-                 {"groupNorm", group_norm}};
+                 {"groupNorm", group_norm}, {"attention", attention}};
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;
     napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn);

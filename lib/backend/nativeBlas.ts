@@ -30,6 +30,9 @@ interface Addon extends NativeBlasFunctions {
   setThreads(threads: number): boolean;
 }
 
+/** Every function sag calls on the addon: an addon built from an older sag lacks some. */
+const ADDON_FUNCTIONS = ['load', 'setThreads', 'matMul', 'conv2d', 'groupNorm', 'attention'] as const;
+
 export interface NativeBlasStart {
   /** The library opened, e.g. 'OpenBLAS 0.3.21 (libopenblas.so.0)'. */
   library: string;
@@ -79,6 +82,9 @@ export function startNativeBlas(threads: number): NativeBlasStart | string {
     return `${path.relative(packageRoot(), file)} is not built (npm install builds it: needs a C compiler and Node's headers)`;
   try {
     addon ??= require(file) as Addon;
+    const missing = ADDON_FUNCTIONS.filter((name) => typeof addon?.[name] !== 'function');
+    if (missing.length)
+      return `${path.relative(packageRoot(), file)} is out of date (no ${missing.join(', ')}; rebuild it: node native/build.mjs)`;
     const key = setting ?? '';
     if (!opened.has(key)) opened.set(key, openLibrary(addon, setting || undefined));
     const threadsSet = addon.setThreads(threads);

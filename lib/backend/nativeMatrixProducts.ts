@@ -38,6 +38,26 @@ export interface NativeBlasFunctions {
     silu: number,
     epsilon: number,
   ): void;
+  /**
+   * sag's fused attention on [B, T, heads * headDim] tokens: with dy = 0 the forward into out; otherwise the input
+   * gradients into out (dq), dk and dv, each skipped where its offset is 0.
+   */
+  attention(
+    heap: Uint8Array,
+    q: number,
+    k: number,
+    v: number,
+    dy: number,
+    out: number,
+    dk: number,
+    dv: number,
+    batch: number,
+    queries: number,
+    keys: number,
+    heads: number,
+    headDim: number,
+    scale: number,
+  ): void;
 }
 
 /** What the native kernels need of tfjs-backend-wasm (its class is not imported). */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { runFusedOr } from './fusedKernel';
 
 /**
  * GroupNorm with affine parameters and an optional SiLU as one op (`SagGroupNorm`), and its input gradient as
@@ -80,19 +81,6 @@ export function groupNormInputGradientPrimitive(
     const meanGXhat = tf.mean(tf.mul(g, xhat), [1, 3], true);
     return tf.reshape(tf.mul(rstd, tf.sub(tf.sub(g, meanG), tf.mul(xhat, meanGXhat))), x.shape);
   });
-}
-
-/**
- * The kernel `kernelName` on the current backend (it checks its inputs), or `primitive` where the backend has none.
- */
-function runFusedOr(
-  kernelName: string,
-  inputs: tf.NamedTensorMap,
-  attrs: GroupNormAttrs,
-  primitive: () => tf.Tensor,
-): tf.Tensor {
-  if (tf.getKernel(kernelName, tf.getBackend()) === undefined) return primitive();
-  return tf.engine().runKernel(kernelName, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** act(gamma * groupnorm(x) + beta). A new tensor (the caller disposes it). */

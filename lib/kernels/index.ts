@@ -1,12 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
+import { ATTENTION_CPU_KERNELS } from './attentionCpuKernels';
 import { GROUP_NORM_CPU_KERNELS } from './groupNormCpuKernels';
 import { GROUP_NORM_WEBGPU_KERNELS } from './groupNormWebgpuKernels';
 
+export * from './attentionOp';
 export * from './groupNormOp';
+export { fusedKernelRuns } from './fusedKernel';
 
 /** sag's own kernels (fused graph ops), for every backend that has them. */
 export const SAG_KERNELS: readonly tf.KernelConfig[] = [
   ...GROUP_NORM_CPU_KERNELS,
+  ...ATTENTION_CPU_KERNELS,
   ...GROUP_NORM_WEBGPU_KERNELS,
 ];
 
