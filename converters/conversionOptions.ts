@@ -1,3 +1,5 @@
+import { FusedOps } from './graph/fusedOps';
+
 export interface ConversionOptions {
   /** Storage of float weights (computation is always float32). */
   dtype: 'float32' | 'float16';
@@ -7,6 +9,6 @@ export interface ConversionOptions {
   log?: (line: string) => void;
   /** Also write VJP graphs for the networks guidance differentiates (default true). */
   vjpGraphs?: boolean;
-  /** GroupNorm (+SiLU) as sag's fused op, one node (default true); false: primitive ops any tfjs program runs. */
-  fusedOps?: boolean;
+  /** sag's fused ops, GroupNorm (+SiLU) and attention (default: all); false: primitive ops any tfjs program runs. */
+  fusedOps?: FusedOps;
 }

@@ -12,6 +12,7 @@ import { scaledSdV15UnetConfig, writeSyntheticUnetGraph } from '../../converters
 import { appendUnetVjpGraph } from '../../converters/sd/convertStableDiffusion';
 import { parseUnetConfig } from '../../converters/sd/unetGraph';
 import { guarded } from '../cliErrors';
+import { fusedOpsOfFlag, withFusedOpsFlags } from '../fusedOpsFlags';
 import {
   parseChoiceList,
   parseFraction,
@@ -30,7 +31,7 @@ function deviceLimits(): string {
 }
 
 export function benchUnetCommand(): Command {
-  return new Command('unet')
+  const command = new Command('unet')
     .description(
       "SD v1.5-sized UNet (random weights from SD v1.5's config, built locally): forward, input VJP and one SAG guidance gradient per n and gradient method, with time and peak memory",
     )
@@ -63,10 +64,7 @@ export function benchUnetCommand(): Command {
       'also profile one forward and one input VJP (tf.grad and VJP graph): kernel launches and time per kernel (times on webgpu)',
     )
     .option('--no-vjp-graph', "skip the UNet's VJP graph (its rows: input VJP and symplectic through it)")
-    .option(
-      '--no-fused-ops',
-      'build the UNet with GroupNorm as primitive ops (as before sag had its fused op)',
-    )
+
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
@@ -76,7 +74,12 @@ export function benchUnetCommand(): Command {
         let unet: ConvertedGraph | null = null;
         try {
           const began = performance.now();
-          const { unetDir, parameters } = await writeSyntheticUnetGraph(dir, config, 0, opts.fusedOps);
+          const { unetDir, parameters } = await writeSyntheticUnetGraph(
+            dir,
+            config,
+            0,
+            fusedOpsOfFlag(opts.fusedOps),
+          );
           if (opts.vjpGraph)
             await appendUnetVjpGraph(unetDir, parseUnetConfig(config, 'synthetic UNet config'), 77, (line) =>
               process.stderr.write(`${line}\n`),
@@ -130,4 +133,5 @@ export function benchUnetCommand(): Command {
         }
       }),
     );
+  return withFusedOpsFlags(command, 'build the UNet');
 }

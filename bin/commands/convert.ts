@@ -12,6 +12,8 @@ import { PredictionType } from '../../converters/sd/singleFile/ldmConfigs';
 import { singleFileSource } from '../../converters/sd/singleFile/singleFileSource';
 import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
 import { guarded } from '../cliErrors';
+import { fusedOpsOfFlag, withFusedOpsFlags } from '../fusedOpsFlags';
+import { FusedOpChoice } from '../../converters/graph/fusedOps';
 import { parseIntegerList } from '../optionParsers';
 
 interface CommonOptions {
@@ -21,8 +23,8 @@ interface CommonOptions {
   verbose?: boolean;
   /** Only on converters that write VJP graphs. */
   vjpGraph?: boolean;
-  /** Only on converters of networks with GroupNorm. */
-  fusedOps?: boolean;
+  /** Only on converters of networks with GroupNorm or attention. */
+  fusedOps?: FusedOpChoice | false;
   backend?: string;
 }
 
@@ -52,10 +54,6 @@ function withVjpGraphOptions(command: Command): Command {
     .option(
       '--no-vjp-graph',
       'do not write VJP graphs (guidance then differentiates these networks with tf.grad: same values, more memory)',
-    )
-    .option(
-      '--no-fused-ops',
-      "write GroupNorm (+SiLU) as primitive ops instead of sag's fused op (a graph any TensorFlow.js program can run; more kernel launches)",
     );
 }
 
@@ -80,7 +78,7 @@ async function conversionOptions(opts: CommonOptions) {
     overwrite: opts.overwrite,
     verbose: opts.verbose,
     vjpGraphs: opts.vjpGraph,
-    fusedOps: opts.fusedOps,
+    fusedOps: fusedOpsOfFlag(opts.fusedOps),
     log,
   };
 }
@@ -228,5 +226,9 @@ export function convertCommand(): Command {
       }),
     ),
   );
+  // The converters of networks with GroupNorm or attention.
+  for (const command of convert.commands)
+    if (['sd', 'vae', 'clip', 'controlnet'].includes(command.name()))
+      withFusedOpsFlags(command, 'write the graphs');
   return convert;
 }

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { FusedOps } from '../graph/fusedOps';
 import { writeUnetGraph } from '../sd/convertStableDiffusion';
 import { parseUnetConfig } from '../sd/unetGraph';
 import { writeSyntheticUnet } from './convertBench';
@@ -21,13 +22,13 @@ export function scaledSdV15UnetConfig(scale: number): Record<string, unknown> {
 
 /**
  * A random-weight UNet for `config`, converted into `dir/unet` (a graph model): the checkpoint is written to
- * `dir/checkpoint`, converted (GroupNorm fused unless `fusedOps` is false), then deleted. Returns the parameter count.
+ * `dir/checkpoint`, converted (with sag's fused ops `fusedOps`), then deleted. Returns the parameter count.
  */
 export async function writeSyntheticUnetGraph(
   dir: string,
   config: Record<string, unknown>,
   seed = 0,
-  fusedOps = true,
+  fusedOps: FusedOps = true,
 ): Promise<{ unetDir: string; parameters: number }> {
   const checkpoint = path.join(dir, 'checkpoint');
   const unetDir = path.join(dir, 'unet');

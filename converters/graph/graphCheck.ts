@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { SAG_GROUP_NORM } from '../../lib/kernels';
+import { SAG_ATTENTION, SAG_GROUP_NORM } from '../../lib/kernels';
 import { GraphNode } from './graphBuilder';
 
 /** Graph op -> the tfjs kernel whose gradient tf.grad uses for it. */
@@ -39,8 +39,9 @@ const KERNEL_OF_OP: Record<string, string> = {
   Cast: tf.Cast,
   ResizeNearestNeighbor: tf.ResizeNearestNeighbor,
   Identity: tf.Identity,
-  // sag's own fused op (lib/kernels): its gradient is registered when lib/kernels is loaded.
+  // sag's own fused ops (lib/kernels): their gradients are registered when lib/kernels is loaded.
   [SAG_GROUP_NORM]: SAG_GROUP_NORM,
+  [SAG_ATTENTION]: SAG_ATTENTION,
 };
 
 /** Ops that produce or consume no differentiable value. */
@@ -52,7 +53,7 @@ export interface GraphCheckResult {
 
 /**
  * Verifies a built graph: every op is a primitive whose tfjs kernel has a registered gradient, or sag's own
- * SagGroupNorm; no fused op of TensorFlow's.
+ * SagGroupNorm and SagAttention; no fused op of TensorFlow's.
  * Throws naming the first offending node.
  */
 export function checkGraph(nodes: GraphNode[], modelName: string): GraphCheckResult {

@@ -1,6 +1,7 @@
 import { CheckpointWeights } from '../weights/weightSource';
 import { convWeightToHwio } from '../weights/layout';
-import { SAG_GROUP_NORM } from '../../lib/kernels';
+import { SAG_ATTENTION, SAG_GROUP_NORM } from '../../lib/kernels';
+import { FusedOpSet, FusedOps, fusedOpSet } from './fusedOps';
 import { GraphBuilder, Ref } from './graphBuilder';
 import { GraphOps } from './graphOps';
 import { attr } from './tfAttr';
@@ -13,17 +14,19 @@ export type Activation = 'silu' | 'gelu' | 'quick_gelu' | 'relu' | 'gelu_pytorch
  */
 export class NnLayers {
   readonly ops: GraphOps;
+  /**
+   * Which layers are emitted as sag's fused ops (default: GroupNorm (+SiLU) as SagGroupNorm, attention without a
+   * mask as SagAttention) rather than primitive ops (a graph any tfjs program can run).
+   */
+  readonly fused: FusedOpSet;
 
   constructor(
     readonly g: GraphBuilder,
     readonly w: CheckpointWeights,
-    /**
-     * Emit GroupNorm (+SiLU) as one SagGroupNorm node (sag's kernels; default) rather than primitive ops (a graph
-     * any tfjs program can run).
-     */
-    readonly fusedOps = true,
+    fusedOps: FusedOps = true,
   ) {
     this.ops = new GraphOps(g);
+    this.fused = fusedOpSet(fusedOps);
   }
 
   /** Weight constants already in the graph, by checkpoint name and layout: a layer emitted twice shares them. */
@@ -110,7 +113,7 @@ export class NnLayers {
       channels = this.w.shape(`${name}.weight`)[0];
     }
     if (channels % groups !== 0) throw new Error(`GroupNorm ${name}: ${channels} channels, ${groups} groups`);
-    if (this.fusedOps && name !== null && (activation === undefined || activation === 'silu'))
+    if (this.fused.groupNorm && name !== null && (activation === undefined || activation === 'silu'))
       return this.g.op(
         SAG_GROUP_NORM,
         [x, this.param(`${name}.weight`, [channels]), this.param(`${name}.bias`, [channels])],
@@ -167,7 +170,8 @@ export class NnLayers {
   /**
    * Multi-head scaled dot-product attention on token tensors [B, T, C]: q from `queryTokens`, k/v from
    * `contextTokens`; `q`, `k`, `v` name the projections. Returns [B, Tq, heads * headDim] before the output
-   * projection. `additiveMask` ([Tq, Tk]) is added to the scores.
+   * projection. `additiveMask` ([Tq, Tk]) is added to the scores. With fused ops and no mask, one SagAttention node
+   * after the projections.
    */
   multiHeadAttention(
     queryTokens: Ref,
@@ -178,6 +182,16 @@ export class NnLayers {
     additiveMask?: Ref,
   ): Ref {
     const o = this.ops;
+    if (this.fused.attention && !additiveMask)
+      return this.g.op(
+        SAG_ATTENTION,
+        [
+          this.linear(queryTokens, names.q),
+          this.linear(contextTokens, names.k),
+          this.linear(contextTokens, names.v),
+        ],
+        { heads: attr.int(heads), scale: attr.float(1 / Math.sqrt(headDim)) },
+      );
     const splitHeads = (t: Ref) =>
       o.transpose(
         o.reshape(t, o.dynamicShape([{ of: t, dim: 0 }, { of: t, dim: 1 }, heads, headDim])),

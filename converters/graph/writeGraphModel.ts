@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CheckpointWeights } from '../weights/weightSource';
+import { FusedOps } from './fusedOps';
 import { GraphBuilder } from './graphBuilder';
 import { checkGraph, formatHistogram } from './graphCheck';
 import { NnLayers } from './nnLayers';
@@ -10,8 +11,8 @@ export interface WriteGraphModelOptions {
   dtype: 'float32' | 'float16';
   verbose?: boolean;
   log?: (line: string) => void;
-  /** GroupNorm (+SiLU) as sag's fused op (default true); false writes primitive ops only. */
-  fusedOps?: boolean;
+  /** sag's fused ops (default: all); false writes primitive ops only. */
+  fusedOps?: FusedOps;
 }
 
 export interface WrittenGraphModel {

@@ -8,7 +8,7 @@ import { appendVjpGraph, removeVjpGraph } from '../../converters/graph/vjp/appen
 import { BACKWARD_RULES } from '../../converters/graph/vjp/backwardRules';
 import { WeightShardWriter } from '../../converters/graph/weightShardWriter';
 import { readValues } from '../../lib/backend/readTensor';
-import { SAG_GROUP_NORM } from '../../lib/kernels';
+import { SAG_ATTENTION, SAG_ATTENTION_GRAD, SAG_GROUP_NORM } from '../../lib/kernels';
 import { ArcfaceModel } from '../../lib/models/arcfaceModel';
 import { ClipModel } from '../../lib/models/clipModel';
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
@@ -36,6 +36,8 @@ interface OpCase {
   build: (g: GraphBuilder, o: GraphOps, x: Ref) => Ref;
   /** Ops the case exercises (checked against the rule table, so that every rule has a case). */
   ops: string[];
+  /** More to check in the written model.json's nodes. */
+  checkNodes?: (nodes: { op: string; attr: Record<string, { s?: string }> }[]) => void;
 }
 
 const spatial = (o: GraphOps, x: Ref) =>
@@ -154,6 +156,29 @@ const CASES: OpCase[] = [
     },
   },
   {
+    name: "sag's fused attention: self-attention (q, k, v differentiated) then cross-attention to a constant context (q only; token count varies)",
+    shape: [null, null, 6],
+    ops: [SAG_ATTENTION],
+    build: (g, o, x) => {
+      const project = (input: Ref, seed: number) =>
+        o.matmul(input, g.constant(`w${seed}`, seeded([6, 6], seed), [6, 6]));
+      const attention = (q: Ref, k: Ref, v: Ref) =>
+        g.op(SAG_ATTENTION, [q, k, v], { heads: attr.int(2), scale: attr.float(1 / Math.sqrt(3)) });
+      const self = attention(project(x, 20), project(x, 21), project(x, 22));
+      const perImage = o.dynamicShape([{ of: x, dim: 0 }, 1, 1]);
+      const context = (seed: number) =>
+        o.tile(g.constant(`context${seed}`, seeded([1, 5, 6], seed), [1, 5, 6]), perImage);
+      return attention(o.add(self, x), context(23), context(24));
+    },
+    checkNodes: (nodes) => {
+      // One gradient node per attention, asking only for what is differentiated (cross-attention: q alone).
+      const asked = nodes
+        .filter((n) => n.op === SAG_ATTENTION_GRAD)
+        .map((n) => Buffer.from(n.attr.gradients.s as string, 'base64').toString('utf8'));
+      expect(asked.sort()).toEqual(['q', 'qkv']);
+    },
+  },
+  {
     name: 'ResizeNearestNeighbor: 2x upsampling (image size varies)',
     shape: [null, null, null, 3],
     ops: ['ResizeNearestNeighbor'],
@@ -186,7 +211,9 @@ test('every backward rule has a case below', () => {
 
 describe.each(CASES.map((c) => [c.name, c] as const))('%s', (name, c) => {
   test('the VJP graph equals tf.grad through the forward graph and central differences', async () => {
-    const graph = await writeCase(c, path.join(tmp, name.replace(/\W+/g, '-')));
+    const dir = path.join(tmp, name.replace(/\W+/g, '-'));
+    const graph = await writeCase(c, dir);
+    c.checkNodes?.(JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')).modelTopology.node);
     const info = graph.vjpGraph;
     expect(info).not.toBeNull();
     const x = tf.randomNormal(concrete(c.shape, 2), 0, 1, 'float32', 7);

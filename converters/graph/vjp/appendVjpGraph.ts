@@ -178,6 +178,7 @@ class VjpEmitter implements BackwardContext {
   /** Emits sum_k J_k^T cotangent_k for `outputs` w.r.t. each input of `wrts`; returns the gradients' refs. */
   emit(wrts: string[], outputs: string[], cotangents: Ref[]): Ref[] {
     const onPath = new Set(wrts.flatMap((wrt) => [...this.differentiablePath(wrt, outputs)]));
+    this.onPath = onPath;
     const grads = new Map<string, Ref[]>(outputs.map((output, i) => [output, [cotangents[i]]]));
     for (let i = this.forward.length - 1; i >= 0; i--) {
       const node = this.forward[i];
@@ -246,6 +247,11 @@ class VjpEmitter implements BackwardContext {
   }
 
   private readonly broadcastableGrads = new Set<string>();
+  private onPath = new Set<string>();
+
+  needsGradient(node: GraphNode, index: number): boolean {
+    return this.onPath.has(stripIndex(node.input[index] ?? ''));
+  }
 
   broadcastable(grad: Ref): Ref {
     this.broadcastableGrads.add(grad.ref);

@@ -27,6 +27,8 @@ export interface BackwardContext {
    * would otherwise run as soon as they exist, during the forward pass, and stay alive until the backward pass.
    */
   afterGradient(dy: Ref, value: Ref): Ref;
+  /** Whether input `index` of `node` lies on the differentiated path (its gradient is used). */
+  needsGradient(node: GraphNode, index: number): boolean;
   /** `grad` (shaped like `output`) summed over the axes `operand` was broadcast along, shaped like `operand`. */
   unbroadcast(grad: Ref, operand: string, output: string): Ref;
   fail(node: GraphNode, why: string): never;

@@ -1,5 +1,5 @@
-import { SAG_GROUP_NORM, SAG_GROUP_NORM_GRAD } from '../../../lib/kernels';
-import { GraphNode, Ref } from '../graphBuilder';
+import { SAG_ATTENTION, SAG_ATTENTION_GRAD, SAG_GROUP_NORM, SAG_GROUP_NORM_GRAD } from '../../../lib/kernels';
+import { GraphBuilder, GraphNode, Ref } from '../graphBuilder';
 import { attr } from '../tfAttr';
 import { BackwardContext, BackwardRule } from './backwardContext';
 
@@ -267,6 +267,23 @@ function where(ctx: BackwardContext, dy: Ref, a: Ref, b: Ref, op: 'Greater' | 'G
   return ctx.g.op('SelectV2', [mask, dy, ctx.g.op('ZerosLike', [dy])]);
 }
 
+/**
+ * SagAttention: one SagAttentionGrad node for the inputs on the differentiated path (in cross-attention only q is:
+ * k and v come from the text context), which recomputes the probabilities instead of keeping them from the forward.
+ */
+const attention: BackwardRule = {
+  differentiableInputs: () => [0, 1, 2],
+  backward: (node, dys, ctx) => {
+    const wanted = [0, 1, 2].filter((i) => ctx.needsGradient(node, i));
+    const gradients = wanted.map((i) => 'qkv'[i]).join('');
+    const grad = ctx.g.op(SAG_ATTENTION_GRAD, [x(node, 0), x(node, 1), x(node, 2), first(dys)], {
+      ...node.attr,
+      gradients: attr.string(gradients),
+    });
+    return new Map(wanted.map((input, k) => [input, GraphBuilder.outputOf(grad, k)]));
+  },
+};
+
 export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
   Identity: unary((_, dy) => dy),
   AddV2: binary(
@@ -336,6 +353,7 @@ export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
   ResizeNearestNeighbor: resizeNearest,
   Softmax: softmax,
   // The fused GroupNorm's input gradient is one fused node too (x, gamma, beta, dy; the forward's attributes).
+  [SAG_ATTENTION]: attention,
   [SAG_GROUP_NORM]: unary((node, dy, ctx) =>
     ctx.g.op(SAG_GROUP_NORM_GRAD, [x(node, 0), x(node, 1), x(node, 2), dy], node.attr),
   ),

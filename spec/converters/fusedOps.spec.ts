@@ -6,7 +6,7 @@ import { scaledSdV15UnetConfig, writeSyntheticUnetGraph } from '../../converters
 import { fuseGroupNorms } from '../../converters/graph/fuseGroupNorms';
 import { startBackend } from '../../lib/backend';
 import { readValues } from '../../lib/backend/readTensor';
-import { SAG_GROUP_NORM } from '../../lib/kernels';
+import { SAG_ATTENTION, SAG_GROUP_NORM } from '../../lib/kernels';
 import { ConvertedGraph } from '../../lib/models/convertedGraph';
 import { relativeL2 } from '../helpers/relativeError';
 
@@ -43,7 +43,10 @@ async function unetOutput(unetDir: string): Promise<Float32Array> {
 
 test('a graph converted with primitive GroupNorms, rewritten, has the GroupNorm nodes and output of a fused conversion', async () => {
   const primitive = await writeSyntheticUnetGraph(path.join(dir, 'primitive'), config, 0, false);
-  const fused = await writeSyntheticUnetGraph(path.join(dir, 'fused'), config, 0, true);
+  const fused = await writeSyntheticUnetGraph(path.join(dir, 'fused'), config, 0, {
+    groupNorm: true,
+    attention: false,
+  });
   const before = await unetOutput(primitive.unetDir);
   expect(opCounts(primitive.unetDir)[SAG_GROUP_NORM]).toBeUndefined();
 
@@ -59,3 +62,30 @@ test('a graph converted with primitive GroupNorms, rewritten, has the GroupNorm 
   expect(relativeL2(await unetOutput(fused.unetDir), before)).toBeLessThan(1e-6);
   expect(await fuseGroupNorms(primitive.unetDir)).toBe(0);
 }, 120_000);
+
+test.each([
+  ['all', { groupNorm: true, attention: true }],
+  ['attention only', { groupNorm: false, attention: true }],
+  ['none', false],
+] as const)(
+  'the converter writes the fused ops asked for (%s), with the output of primitive ops',
+  async (label, fusedOps) => {
+    const primitive = await writeSyntheticUnetGraph(path.join(dir, `reference-${label}`), config, 0, {
+      groupNorm: false,
+      attention: false,
+    });
+    const written = await writeSyntheticUnetGraph(path.join(dir, label), config, 0, fusedOps);
+    const counts = opCounts(written.unetDir);
+    const fused = fusedOps === false ? { groupNorm: false, attention: false } : fusedOps;
+    // Every softmax of the primitive graph (2 per transformer: self and cross) is in one SagAttention.
+    const softmaxes = opCounts(primitive.unetDir).Softmax;
+    expect(softmaxes).toBeGreaterThanOrEqual(32);
+    expect(counts[SAG_ATTENTION] ?? 0).toBe(fused.attention ? softmaxes : 0);
+    expect(counts.Softmax ?? 0).toBe(fused.attention ? 0 : softmaxes);
+    expect((counts[SAG_GROUP_NORM] ?? 0) > 40).toBe(fused.groupNorm);
+    expect(relativeL2(await unetOutput(written.unetDir), await unetOutput(primitive.unetDir))).toBeLessThan(
+      1e-5,
+    );
+  },
+  120_000,
+);
