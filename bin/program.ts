@@ -7,6 +7,7 @@ import { benchVjpCommand } from './commands/benchVjp';
 import { benchConvertChildCommand, benchConvertCommand } from './commands/benchConvert';
 import { benchGuidanceCommand } from './commands/benchGuidance';
 import { benchPytorchCommand } from './commands/benchPytorch';
+import { benchFusedCommand } from './commands/benchFused';
 import { benchNativeCommand } from './commands/benchNative';
 import { benchThreadsCommand } from './commands/benchThreads';
 import { benchUnetCommand } from './commands/benchUnet';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
       .addCommand(benchConvertCommand())
       .addCommand(benchGuidanceCommand())
       .addCommand(benchNativeCommand())
+      .addCommand(benchFusedCommand())
       .addCommand(benchPytorchCommand())
       .addCommand(benchThreadsCommand())
       .addCommand(benchUnetCommand())

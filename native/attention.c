@@ -13,32 +13,67 @@
 /* Query rows per chunk: their scores fill at most 1 MiB (at least one row). */
 #define SCORE_CHUNK_FLOATS (1u << 18)
 
+/*
+ * Reductions over a row in LANES partial results, which the compiler keeps in one vector register (a single running
+ * sum or max is a dependency chain it may not reorder without -ffast-math).
+ */
+#define LANES 16
+
+VECTORISED static float row_max(const float *restrict row, int64_t keys) {
+  float partial[LANES];
+  for (int l = 0; l < LANES; l++) partial[l] = -INFINITY;
+  int64_t j = 0;
+  for (; j + LANES <= keys; j += LANES)
+    for (int l = 0; l < LANES; l++) partial[l] = row[j + l] > partial[l] ? row[j + l] : partial[l];
+  float max = -INFINITY;
+  for (; j < keys; j++) max = row[j] > max ? row[j] : max;
+  for (int l = 0; l < LANES; l++) max = partial[l] > max ? partial[l] : max;
+  return max;
+}
+
+/* sum_j a[j] b[j] (b = NULL: sum_j a[j]). */
+VECTORISED static float row_dot(const float *restrict a, const float *restrict b, int64_t keys) {
+  float partial[LANES] = {0};
+  int64_t j = 0;
+  if (b)
+    for (; j + LANES <= keys; j += LANES)
+      for (int l = 0; l < LANES; l++) partial[l] += a[j + l] * b[j + l];
+  else
+    for (; j + LANES <= keys; j += LANES)
+      for (int l = 0; l < LANES; l++) partial[l] += a[j + l];
+  float sum = 0;
+  for (; j < keys; j++) sum += b ? a[j] * b[j] : a[j];
+  for (int l = 0; l < LANES; l++) sum += partial[l];
+  return sum;
+}
+
+VECTORISED static void exp_shifted(float *restrict row, int64_t keys, float shift) {
+  for (int64_t j = 0; j < keys; j++) row[j] = expf(row[j] - shift);
+}
+
+VECTORISED static void scale_row(float *restrict row, int64_t keys, float factor) {
+  for (int64_t j = 0; j < keys; j++) row[j] *= factor;
+}
+
 /* Each row of s [rows, keys] replaced by its softmax. */
-VECTORISED static void softmax_rows(float *restrict s, int64_t rows, int64_t keys) {
+static void softmax_rows(float *restrict s, int64_t rows, int64_t keys) {
   for (int64_t i = 0; i < rows; i++) {
-    float *restrict row = s + i * keys;
-    float max = -INFINITY;
-    for (int64_t j = 0; j < keys; j++) max = row[j] > max ? row[j] : max;
-    float sum = 0;
-    for (int64_t j = 0; j < keys; j++) {
-      row[j] = expf(row[j] - max);
-      sum += row[j];
-    }
-    float inverse = 1.0f / sum;
-    for (int64_t j = 0; j < keys; j++) row[j] *= inverse;
+    float *row = s + i * keys;
+    exp_shifted(row, keys, row_max(row, keys));
+    scale_row(row, keys, 1.0f / row_dot(row, NULL, keys));
   }
 }
 
+/* P (dP - weighted) elementwise, into dp. */
+VECTORISED static void softmax_gradient_row(const float *restrict p, float *restrict dp, int64_t keys,
+                                            float weighted) {
+  for (int64_t j = 0; j < keys; j++) dp[j] = p[j] * (dp[j] - weighted);
+}
+
 /* dP [rows, keys] replaced by dS = P (dP - rowsum(dP P)). */
-VECTORISED static void softmax_gradient_rows(const float *restrict p, float *restrict dp, int64_t rows,
-                                             int64_t keys) {
-  for (int64_t i = 0; i < rows; i++) {
-    const float *restrict pr = p + i * keys;
-    float *restrict dr = dp + i * keys;
-    float weighted = 0;
-    for (int64_t j = 0; j < keys; j++) weighted += pr[j] * dr[j];
-    for (int64_t j = 0; j < keys; j++) dr[j] = pr[j] * (dr[j] - weighted);
-  }
+static void softmax_gradient_rows(const float *restrict p, float *restrict dp, int64_t rows, int64_t keys) {
+  for (int64_t i = 0; i < rows; i++)
+    softmax_gradient_row(p + i * keys, dp + i * keys, keys, row_dot(p + i * keys, dp + i * keys, keys));
 }
 
 /* One (image, head): its matrices are column blocks of width head_dim with row stride `width`. */

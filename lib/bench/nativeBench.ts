@@ -1,5 +1,5 @@
 import { NATIVE_BLAS_VARIABLE } from '../backend/nativeBlas';
-import { UnetBenchRow } from './unetBench';
+import { UnetBenchRow, unetTimedRow } from './unetBench';
 import { BenchVariant, TimedRow, VariantsBenchRow, runVariantsBench } from './variantsBench';
 import { VjpBenchRow } from './vjpBench';
 
@@ -45,9 +45,6 @@ function checkBackend(backend: string, variant: BenchVariant): void {
     throw new Error(`the '${variant.label}' run started ${backend}`);
 }
 
-const unetOperation = (r: UnetBenchRow) =>
-  [r.operation, r.method, r.n === null ? null : `n=${r.n}`, `b=${r.batch}`].filter((x) => x).join(' ');
-
 export const NATIVE_BENCH_LABELS = [WASM_KERNELS, NATIVE_KERNELS];
 
 /**
@@ -76,9 +73,7 @@ export function runNativeBench(options: NativeBenchOptions): Promise<VariantsBen
     sagCommand: options.sagCommand,
     rowsOf: (result, variant) => {
       checkBackend(result.backend, variant);
-      return unet
-        ? (result.rows as UnetBenchRow[]).map((r) => ({ operation: unetOperation(r), ms: r.ms }))
-        : (result.rows as VjpBenchRow[]);
+      return unet ? (result.rows as UnetBenchRow[]).map(unetTimedRow) : (result.rows as VjpBenchRow[]);
     },
     onRun: options.onRun,
   });

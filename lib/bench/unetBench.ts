@@ -9,6 +9,7 @@ import { KernelProfile, profileKernels } from './kernelProfile';
 import { measurePeakBytes, syncOnTensor } from './peakMemory';
 import { formatTextTable } from './textTable';
 import { medianTensorTime } from './timing';
+import { TimedRow } from './variantsBench';
 
 export interface UnetBenchOptions {
   /** The converted UNet graph (inputs sample, timestep, encoder_hidden_states). */
@@ -40,6 +41,14 @@ export interface UnetBenchRow {
   gpuAllocatedBytes: number | null;
   /** ||grad - grad_direct|| / ||grad_direct|| for the estimate gradients (null for the other rows). */
   relErrVsDirect: number | null;
+}
+
+/** A row as one of `sag bench native`'s or `sag bench fused`'s timed rows ('VJP graph n=1 b=2', its ms and peak). */
+export function unetTimedRow(r: UnetBenchRow): TimedRow {
+  const operation = [r.operation, r.method, r.n === null ? null : `n=${r.n}`, `b=${r.batch}`]
+    .filter((x) => x)
+    .join(' ');
+  return { operation, ms: r.ms, peakMiB: r.peakTensorBytes / 2 ** 20 };
 }
 
 function gpuAllocatedBytes(): number | null {

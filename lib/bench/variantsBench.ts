@@ -12,6 +12,8 @@ export interface BenchVariant {
 export interface TimedRow {
   operation: string;
   ms: number;
+  /** Peak memory of the operation, where the benchmark measures it. */
+  peakMiB?: number;
 }
 
 export interface VariantsBenchOptions<Result> {
@@ -31,6 +33,8 @@ export interface VariantsBenchRow {
   operation: string;
   /** Median ms over the rounds, per variant (in the order of `variants`). */
   ms: number[];
+  /** Median peak MiB per variant, where the benchmark measures it. */
+  peakMiB?: number[];
 }
 
 /**
@@ -42,22 +46,30 @@ export async function runVariantsBench<Result>(
 ): Promise<VariantsBenchRow[]> {
   const command = options.sagCommand ?? ownSagCommand();
   const times = new Map<string, number[][]>();
+  const peaks = new Map<string, number[][]>();
   for (let round = 0; round < options.rounds; round++) {
     for (const [i, variant] of options.variants.entries()) {
       const output = await runSagProcess(command, [...options.args, ...(variant.args ?? [])], variant.env);
       const rows = options.rowsOf(JSON.parse(output) as Result, variant);
-      for (const row of rows) {
-        if (!times.has(row.operation))
-          times.set(
-            row.operation,
+      const record = (map: Map<string, number[][]>, operation: string, value: number) => {
+        if (!map.has(operation))
+          map.set(
+            operation,
             options.variants.map(() => []),
           );
-        (times.get(row.operation) as number[][])[i].push(row.ms);
+        (map.get(operation) as number[][])[i].push(value);
+      };
+      for (const row of rows) {
+        record(times, row.operation, row.ms);
+        if (row.peakMiB !== undefined) record(peaks, row.operation, row.peakMiB);
       }
       options.onRun?.(variant, round, rows);
     }
   }
-  return [...times].map(([operation, perVariant]) => ({ operation, ms: perVariant.map(median) }));
+  return [...times].map(([operation, perVariant]) => {
+    const peak = peaks.get(operation);
+    return { operation, ms: perVariant.map(median), ...(peak ? { peakMiB: peak.map(median) } : {}) };
+  });
 }
 
 /** One run's progress line: `  round 2, <label>: forward 79 ms, ...`. */
@@ -65,15 +77,22 @@ export function formatRunLine(label: string, round: number, rows: TimedRow[]): s
   return `  round ${round + 1}, ${label}: ${rows.map((r) => `${r.operation} ${r.ms.toFixed(0)} ms`).join(', ')}\n`;
 }
 
-/** Median ms per variant, and each later variant's speed-up over the first. */
+/** Median ms per variant, and each later variant's speed-up over the first; peak MiB per variant where measured. */
 export function formatVariantsBenchTable(labels: string[], rows: VariantsBenchRow[]): string {
   const speedups = labels.slice(1).map((label) => `${label} vs ${labels[0]}`);
+  const withPeaks = rows.some((r) => r.peakMiB);
   return formatTextTable(
-    ['operation', ...labels.map((label) => `${label} ms`), ...speedups],
+    [
+      'operation',
+      ...labels.map((label) => `${label} ms`),
+      ...speedups,
+      ...(withPeaks ? labels.map((label) => `${label} peak MiB`) : []),
+    ],
     rows.map((r) => [
       r.operation,
       ...r.ms.map((ms) => ms.toFixed(0)),
       ...r.ms.slice(1).map((ms) => `${(r.ms[0] / ms).toFixed(2)}x`),
+      ...(withPeaks ? labels.map((_, i) => (r.peakMiB ? r.peakMiB[i].toFixed(1) : '')) : []),
     ]),
     1,
   );

@@ -180,14 +180,13 @@ export function registerAttentionOps(): void {
     inputsToSave: ['q', 'k', 'v'],
     gradFunc: (dy, saved, attrs) => {
       const [q, k, v] = saved;
-      // tfjs runs each input's gradient in its own tidy, so one call per input (each recomputes the probabilities;
-      // only tf.grad takes this path: VJP graphs ask for all three in one SagAttentionGrad).
-      const one = (gradients: string) => () =>
-        attentionGradient(q, k, v, dy as tf.Tensor, {
-          ...(attrs as unknown as AttentionAttrs),
-          gradients,
-        })[0];
-      return { q: one('q'), k: one('k'), v: one('v') };
+      // All three in one call, here rather than in the closures: tfjs runs each closure in its own tidy (one call per
+      // input would recompute the probabilities each time); gradients nothing asks for are disposed with the tape.
+      const [dq, dk, dv] = attentionGradient(q, k, v, dy as tf.Tensor, {
+        ...(attrs as unknown as AttentionAttrs),
+        gradients: 'qkv',
+      });
+      return { q: () => dq, k: () => dk, v: () => dv };
     },
   });
 }
