@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ATTENTION_CPU_KERNELS } from './attentionCpuKernels';
+import { ATTENTION_WEBGPU_KERNELS } from './attentionWebgpuKernels';
 import { GROUP_NORM_CPU_KERNELS } from './groupNormCpuKernels';
 import { GROUP_NORM_WEBGPU_KERNELS } from './groupNormWebgpuKernels';
 
@@ -12,6 +13,7 @@ export const SAG_KERNELS: readonly tf.KernelConfig[] = [
   ...GROUP_NORM_CPU_KERNELS,
   ...ATTENTION_CPU_KERNELS,
   ...GROUP_NORM_WEBGPU_KERNELS,
+  ...ATTENTION_WEBGPU_KERNELS,
 ];
 
 let registered = false;

@@ -1,0 +1,25 @@
+import * as tf from '@tensorflow/tfjs';
+import { startBackend } from '../../lib/backend';
+import { SAG_ATTENTION, SAG_ATTENTION_GRAD, fusedKernelRuns } from '../../lib/kernels';
+import { describeOnWebgpu } from '../helpers/webgpuSuite';
+import { ATTENTION_CASES, expectEqualToPrimitive } from '../kernels/attentionCases';
+
+describeOnWebgpu('the fused attention kernels on webgpu (WGSL: tiles and an online softmax)', () => {
+  beforeAll(async () => {
+    await startBackend('webgpu', { announce: false });
+  });
+
+  test('the backend has both kernels, and they run', () => {
+    expect(tf.getKernel(SAG_ATTENTION, 'webgpu')).toBeDefined();
+    expect(tf.getKernel(SAG_ATTENTION_GRAD, 'webgpu')).toBeDefined();
+    expect(fusedKernelRuns(SAG_ATTENTION)).toBe(true);
+  });
+
+  test.each(ATTENTION_CASES)(
+    '%s: forward, gradients and tf.grad through the op equal the primitive form (1e-5), no tensors left',
+    async (_name, c) => expectEqualToPrimitive(c),
+  );
+
+  test('more rows than one workgroup and keys over several tiles (VAE-like: one head of 96, 300 tokens)', async () =>
+    expectEqualToPrimitive({ batch: 2, queries: 300, keys: 300, heads: 1, headDim: 96 }));
+});
