@@ -4,9 +4,8 @@ import { SAG_GROUP_NORM } from '../../lib/kernels';
 import { readValues } from '../../lib/backend/readTensor';
 import { loadGraphModelDir } from '../../lib/models/loadGraphModelDir';
 import { GraphNode } from './graphBuilder';
+import { GraphIndex, signatureOutputs, sourceOf as source, withoutDeadNodes } from './graphRewrite';
 import { attr } from './tfAttr';
-
-const source = (input: string) => input.replace(/^\^/, '').split(':')[0];
 
 /**
  * The primitive GroupNorm the converter wrote before SagGroupNorm existed (NnLayers.groupNorm): Reshape to groups,
@@ -24,16 +23,9 @@ interface PrimitiveGroupNorm {
   output: GraphNode;
 }
 
-function matchGroupNorm(
-  rsqrt: GraphNode,
-  byName: Map<string, GraphNode>,
-  consumers: Map<string, GraphNode[]>,
-) {
-  const node = (name: string | undefined) => (name === undefined ? undefined : byName.get(source(name)));
-  const only = (name: string, op: string) => {
-    const users = consumers.get(name) ?? [];
-    return users.length === 1 && users[0].op === op ? users[0] : undefined;
-  };
+function matchGroupNorm(rsqrt: GraphNode, graph: GraphIndex) {
+  const node = (name: string | undefined) => graph.node(name);
+  const only = (name: string, op: string) => graph.onlyUser(name, op);
   const addEps = node(rsqrt.input[0]);
   const variance = node(addEps?.input[0]);
   const square = node(variance?.input[0]);
@@ -65,10 +57,10 @@ function matchGroupNorm(
   const shapeConst = node(groupedShape.input[1]);
   if (gamma?.op !== 'Const' || beta?.op !== 'Const' || epsilon?.op !== 'Const' || shapeConst?.op !== 'Const')
     return null;
-  const users = consumers.get(shifted.name) ?? [];
+  const users = graph.usersOf(shifted.name);
   const sigmoid = users.find((u) => u.op === 'Sigmoid');
   const siluMul =
-    sigmoid && users.length === 2 && (consumers.get(sigmoid.name) ?? []).length === 1
+    sigmoid && users.length === 2 && graph.usersOf(sigmoid.name).length === 1
       ? users.find((u) => u.op === 'Mul' && u.input.map(source).includes(sigmoid.name))
       : undefined;
   const silu = siluMul !== undefined;
@@ -83,19 +75,6 @@ function matchGroupNorm(
   } satisfies PrimitiveGroupNorm;
 }
 
-/** Nodes nothing reads any more (besides Const, Placeholder and the graph's outputs), removed until none is left. */
-function withoutDeadNodes(nodes: GraphNode[], outputs: Set<string>): GraphNode[] {
-  let kept = nodes;
-  for (;;) {
-    const read = new Set(kept.flatMap((n) => n.input.map(source)));
-    const next = kept.filter(
-      (n) => n.op === 'Const' || n.op === 'Placeholder' || outputs.has(n.name) || read.has(n.name),
-    );
-    if (next.length === kept.length) return next;
-    kept = next;
-  }
-}
-
 /**
  * Rewrites, in place, the primitive GroupNorms (+SiLU) of a converted graph as SagGroupNorm nodes, as the converter
  * now writes them (so a shipped model gains the fused kernels without its checkpoint). The graph must have no VJP
@@ -106,18 +85,10 @@ export async function fuseGroupNorms(dir: string): Promise<number> {
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
   if (json.userDefinedMetadata?.sagVjp) throw new Error(`${dir}: remove the VJP graph first`);
   const nodes = json.modelTopology.node as GraphNode[];
-  const byName = new Map(nodes.map((n) => [n.name, n]));
-  const consumers = new Map<string, GraphNode[]>();
-  for (const n of nodes) {
-    for (const input of n.input) {
-      const users = consumers.get(source(input));
-      if (users) users.push(n);
-      else consumers.set(source(input), [n]);
-    }
-  }
+  const graph = new GraphIndex(nodes);
   const matches = nodes
     .filter((n) => n.op === 'Rsqrt')
-    .map((n) => matchGroupNorm(n, byName, consumers))
+    .map((n) => matchGroupNorm(n, graph))
     .filter((m): m is PrimitiveGroupNorm => m !== null);
   if (matches.length === 0) return 0;
   const model = await loadGraphModelDir(dir);
@@ -139,10 +110,7 @@ export async function fuseGroupNorms(dir: string): Promise<number> {
   } finally {
     model.dispose();
   }
-  const outputs = new Set(
-    Object.values(json.signature.outputs as Record<string, { name: string }>).map((o) => source(o.name)),
-  );
-  json.modelTopology.node = withoutDeadNodes(nodes, outputs);
+  json.modelTopology.node = withoutDeadNodes(nodes, signatureOutputs(json));
   fs.writeFileSync(file, JSON.stringify(json));
   return matches.length;
 }

@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { scaledSdV15UnetConfig, writeSyntheticUnetGraph } from '../../converters/bench/syntheticUnetGraph';
+import { fuseAttention } from '../../converters/graph/fuseAttention';
 import { fuseGroupNorms } from '../../converters/graph/fuseGroupNorms';
 import { startBackend } from '../../lib/backend';
 import { readValues } from '../../lib/backend/readTensor';
@@ -89,3 +90,22 @@ test.each([
   },
   120_000,
 );
+
+test('a graph converted with primitive attention, rewritten, has the SagAttention nodes and output of a fused conversion', async () => {
+  const primitive = await writeSyntheticUnetGraph(path.join(dir, 'unfused-attention'), config, 0, {
+    groupNorm: true,
+    attention: false,
+  });
+  const fused = await writeSyntheticUnetGraph(path.join(dir, 'fused-attention'), config, 0, true);
+  const before = await unetOutput(primitive.unetDir);
+
+  const count = await fuseAttention(primitive.unetDir);
+
+  const fusedCounts = opCounts(fused.unetDir);
+  expect(count).toBe(fusedCounts[SAG_ATTENTION]);
+  // The same ops as a fused conversion (constants aside: the old head shapes and permutations stay, unread).
+  const withoutConsts = ({ Const: _, ...counts }: Record<string, number>) => counts;
+  expect(withoutConsts(opCounts(primitive.unetDir))).toEqual(withoutConsts(fusedCounts));
+  expect(relativeL2(await unetOutput(primitive.unetDir), before)).toBeLessThan(1e-5);
+  expect(await fuseAttention(primitive.unetDir)).toBe(0);
+}, 120_000);

@@ -1,18 +1,19 @@
 /**
  * Rewrites a converted pixel-space UNet (default: the shipped digit UNet, weights/digit-unet/unet) in place with
- * sag's fused GroupNorm (+SiLU) op, without its training checkpoint: `npx tsx weights/train/fuseGroupNorms.ts
- * [unet dir]`. The primitive GroupNorms become SagGroupNorm nodes, as the converters now write them; the VJP graph
- * is written again. Checks that the output and the VJP equal the old ones (relative 1e-5: the fused kernels sum in
- * another order) before the files change.
+ * sag's fused ops, without its training checkpoint: `npx tsx weights/train/fuseOps.ts [unet dir]`. Primitive
+ * GroupNorms (+SiLU) become SagGroupNorm nodes and primitive attentions SagAttention nodes, as the converters now
+ * write them; the VJP graph is written again. Checks that the output and the VJP equal the old ones (relative 1e-5:
+ * the fused kernels sum in another order) before the files change.
  *
- * The shipped digit UNet was rewritten with it (session 8): with sag's native kernels (OpenBLAS + the fused
- * GroupNorm in C) its SAG gradient at batch 16 takes 1156 against 1805 ms primitive; on wasm without them, at 2 XNNPACK
- * threads, the primitive form was faster (1.74 s against 2.25 s: the JavaScript kernels run on one thread).
+ * The shipped digit UNet was rewritten with it: its GroupNorms in session 8 (with sag's native kernels its SAG
+ * gradient at batch 16 took 1156 against 1805 ms primitive; on wasm without them, at 2 XNNPACK threads, the primitive
+ * form was faster: 1.74 s against 2.25 s, the JavaScript kernels run on one thread), its attentions in session 9.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { fuseAttention } from '../../converters/graph/fuseAttention';
 import { fuseGroupNorms } from '../../converters/graph/fuseGroupNorms';
 import { appendVjpGraph, removeVjpGraph } from '../../converters/graph/vjp/appendVjpGraph';
 import { pixelUnetProbe } from '../../converters/pixel/writeEmbeddedModels';
@@ -53,8 +54,10 @@ async function main(): Promise<void> {
   try {
     fs.cpSync(UNET, work, { recursive: true });
     removeVjpGraph(work);
-    const fused = await fuseGroupNorms(work);
-    if (fused === 0) throw new Error(`${UNET}: no primitive GroupNorm found (already fused?)`);
+    const groupNorms = await fuseGroupNorms(work);
+    const attentions = await fuseAttention(work);
+    if (groupNorms + attentions === 0)
+      throw new Error(`${UNET}: no primitive GroupNorm or attention found (already fused?)`);
     await appendVjpGraph(work, {
       wrt: 'sample',
       outputs: ['out'],
@@ -67,7 +70,7 @@ async function main(): Promise<void> {
     for (const name of fs.readdirSync(UNET)) fs.rmSync(path.join(UNET, name));
     fs.cpSync(work, UNET, { recursive: true });
     process.stderr.write(
-      `${UNET}: ${fused} GroupNorms fused; output and VJP within ${Math.max(...errors).toExponential(1)} of the old ones\n`,
+      `${UNET}: ${groupNorms} GroupNorms and ${attentions} attentions fused; output and VJP within ${Math.max(...errors).toExponential(1)} of the old ones\n`,
     );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
