@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { setFusedKernelCondition } from './fusedKernel';
 import {
+  AttentionAttrs,
   AttentionGeometry,
   AttentionGradAttrs,
   SAG_ATTENTION,
@@ -34,6 +36,11 @@ const WORKGROUP = 64;
 /** Floats of workgroup memory the tiles may take (WebGPU guarantees 16 KiB). */
 const TILE_FLOATS = 4096;
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+/**
+ * A thread keeps two or three rows of headDim floats in registers; beyond this (the VAE's single 512-wide head) they
+ * would spill to memory, and the primitive form (tiled matrix products) runs instead. Not yet timed on a GPU.
+ */
+export const MAX_WEBGPU_ATTENTION_HEAD_DIM = 160;
 const UNIFORMS = 'batch : i32, queries : i32, keys : i32, heads : i32, width : i32, scale : f32,';
 
 /** Passes whose thread owns a key row and walks over the queries (the others own a query row). */
@@ -286,3 +293,10 @@ export const ATTENTION_WEBGPU_KERNELS: tf.KernelConfig[] = [
   { kernelName: SAG_ATTENTION, backendName: 'webgpu', kernelFunc: forwardKernel },
   { kernelName: SAG_ATTENTION_GRAD, backendName: 'webgpu', kernelFunc: gradientKernel },
 ];
+
+for (const kernelName of [SAG_ATTENTION, SAG_ATTENTION_GRAD])
+  setFusedKernelCondition(kernelName, 'webgpu', (inputs, attrs) => {
+    const width = inputs?.q?.shape[2];
+    if (width === undefined || !attrs) return true;
+    return width / (attrs as AttentionAttrs).heads <= MAX_WEBGPU_ATTENTION_HEAD_DIM;
+  });

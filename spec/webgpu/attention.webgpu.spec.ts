@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { startBackend } from '../../lib/backend';
 import { SAG_ATTENTION, SAG_ATTENTION_GRAD, fusedKernelRuns } from '../../lib/kernels';
+import { MAX_WEBGPU_ATTENTION_HEAD_DIM } from '../../lib/kernels/attentionWebgpuKernels';
 import { describeOnWebgpu } from '../helpers/webgpuSuite';
 import { ATTENTION_CASES, expectEqualToPrimitive } from '../kernels/attentionCases';
 
@@ -19,6 +20,15 @@ describeOnWebgpu('the fused attention kernels on webgpu (WGSL: tiles and an onli
     '%s: forward, gradients and tf.grad through the op equal the primitive form (1e-5), no tensors left',
     async (_name, c) => expectEqualToPrimitive(c),
   );
+
+  test(`heads wider than ${MAX_WEBGPU_ATTENTION_HEAD_DIM} run the primitive form (as the VAE's 512-wide head does)`, async () => {
+    const wide = { batch: 1, queries: 20, keys: 20, heads: 1, headDim: MAX_WEBGPU_ATTENTION_HEAD_DIM + 8 };
+    const inputs = { q: tf.zeros([1, 20, wide.headDim]) };
+    expect(fusedKernelRuns(SAG_ATTENTION, inputs, { heads: 1 })).toBe(false);
+    expect(fusedKernelRuns(SAG_ATTENTION, inputs, { heads: 2 })).toBe(true);
+    tf.dispose(inputs.q);
+    await expectEqualToPrimitive(wide);
+  });
 
   test('more rows than one workgroup and keys over several tiles (VAE-like: one head of 96, 300 tokens)', async () =>
     expectEqualToPrimitive({ batch: 2, queries: 300, keys: 300, heads: 1, headDim: 96 }));
