@@ -36,12 +36,59 @@ const WORKGROUP = 64;
 /** Floats of workgroup memory the tiles may take (WebGPU guarantees 16 KiB). */
 const TILE_FLOATS = 4096;
 const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+const UNIFORMS = 'batch : i32, queries : i32, keys : i32, heads : i32, width : i32, scale : f32,';
 /**
  * A thread keeps two or three rows of headDim floats in registers; beyond this (the VAE's single 512-wide head) they
- * would spill to memory, and the primitive form (tiled matrix products) runs instead. Not yet timed on a GPU.
+ * would spill to memory, and the primitive form runs instead unless it cannot (see webgpuAttentionKernelRuns).
  */
 export const MAX_WEBGPU_ATTENTION_HEAD_DIM = 160;
-const UNIFORMS = 'batch : i32, queries : i32, keys : i32, heads : i32, width : i32, scale : f32,';
+
+/**
+ * When SagAttention runs the WGSL kernels on webgpu ($SAG_WEBGPU_ATTENTION): 'auto' (default) only where the
+ * primitive form cannot run, its [B, H, Tq, Tk] probabilities being larger than one storage binding of the device
+ * (SD at 768x768: 5.4 GiB at batch 2); 'kernel' wherever the head fits (see MAX_WEBGPU_ATTENTION_HEAD_DIM).
+ * On lavapipe the kernels took 1.8x (forward) and 3.5x (all three gradients) the primitive form's time at [2, 1024
+ * tokens, 8 heads of 40]: their per-thread loops do not match tfjs's register-tiled matrix products. Not yet timed
+ * on a GPU (docs/measurements/todo-gpu-fused-ops). Either way the VJP graph holds O(T) per attention: the primitive
+ * form's probabilities live only inside one SagAttention or SagAttentionGrad node.
+ */
+export type WebgpuAttentionPolicy = 'auto' | 'kernel';
+export const WEBGPU_ATTENTION_VARIABLE = 'SAG_WEBGPU_ATTENTION';
+
+let policyOverride: WebgpuAttentionPolicy | null = null;
+
+/** Sets the policy for this process (null: $SAG_WEBGPU_ATTENTION again). */
+export function setWebgpuAttentionPolicy(policy: WebgpuAttentionPolicy | null): void {
+  policyOverride = policy;
+}
+
+export function webgpuAttentionPolicy(): WebgpuAttentionPolicy {
+  if (policyOverride) return policyOverride;
+  const setting = typeof process === 'undefined' ? undefined : process.env[WEBGPU_ATTENTION_VARIABLE];
+  if (setting === undefined || setting === '' || setting === 'auto') return 'auto';
+  if (setting === 'kernel') return 'kernel';
+  throw new Error(`$${WEBGPU_ATTENTION_VARIABLE}: expected 'auto' or 'kernel', got '${setting}'`);
+}
+
+/**
+ * Whether the WGSL kernels run for attention of this geometry, given the device's largest storage binding in bytes
+ * (the smaller of maxStorageBufferBindingSize and maxBufferSize).
+ */
+export function webgpuAttentionKernelRuns(
+  geo: Pick<AttentionGeometry, 'batch' | 'queries' | 'keys' | 'heads' | 'headDim'>,
+  largestBindingBytes: number,
+  policy: WebgpuAttentionPolicy,
+): boolean {
+  const probabilityBytes = 4 * geo.batch * geo.heads * geo.queries * geo.keys;
+  if (probabilityBytes > largestBindingBytes) return true;
+  return policy === 'kernel' && geo.headDim <= MAX_WEBGPU_ATTENTION_HEAD_DIM;
+}
+
+function largestBindingBytes(): number {
+  const limits = (tf.backend() as unknown as { device?: { limits?: Record<string, number> } }).device?.limits;
+  if (!limits) return Infinity;
+  return Math.min(limits.maxStorageBufferBindingSize ?? Infinity, limits.maxBufferSize ?? Infinity);
+}
 
 /** Passes whose thread owns a key row and walks over the queries (the others own a query row). */
 const perKey = (pass: Pass) => pass === 'dk' || pass === 'dv';
@@ -296,7 +343,8 @@ export const ATTENTION_WEBGPU_KERNELS: tf.KernelConfig[] = [
 
 for (const kernelName of [SAG_ATTENTION, SAG_ATTENTION_GRAD])
   setFusedKernelCondition(kernelName, 'webgpu', (inputs, attrs) => {
-    const width = inputs?.q?.shape[2];
-    if (width === undefined || !attrs) return true;
-    return width / (attrs as AttentionAttrs).heads <= MAX_WEBGPU_ATTENTION_HEAD_DIM;
+    const { q, k, v } = inputs ?? {};
+    if (!q || !k || !v || !attrs) return webgpuAttentionPolicy() === 'kernel';
+    const geo = attentionGeometry(q, k, v, (attrs as AttentionAttrs).heads);
+    return webgpuAttentionKernelRuns(geo, largestBindingBytes(), webgpuAttentionPolicy());
   });

@@ -1,13 +1,28 @@
 import * as tf from '@tensorflow/tfjs';
 import { startBackend } from '../../lib/backend';
 import { SAG_ATTENTION, SAG_ATTENTION_GRAD, fusedKernelRuns } from '../../lib/kernels';
-import { MAX_WEBGPU_ATTENTION_HEAD_DIM } from '../../lib/kernels/attentionWebgpuKernels';
+import {
+  MAX_WEBGPU_ATTENTION_HEAD_DIM,
+  setWebgpuAttentionPolicy,
+} from '../../lib/kernels/attentionWebgpuKernels';
 import { describeOnWebgpu } from '../helpers/webgpuSuite';
 import { ATTENTION_CASES, expectEqualToPrimitive } from '../kernels/attentionCases';
 
 describeOnWebgpu('the fused attention kernels on webgpu (WGSL: tiles and an online softmax)', () => {
   beforeAll(async () => {
     await startBackend('webgpu', { announce: false });
+    // The kernels wherever they can run (by default only where the primitive form cannot).
+    setWebgpuAttentionPolicy('kernel');
+  });
+  afterAll(() => setWebgpuAttentionPolicy(null));
+
+  test('by default the primitive form runs where it fits the device', () => {
+    setWebgpuAttentionPolicy(null);
+    const q = tf.zeros([2, 64, 16]);
+    expect(fusedKernelRuns(SAG_ATTENTION, { q, k: q, v: q }, { heads: 2 })).toBe(false);
+    setWebgpuAttentionPolicy('kernel');
+    expect(fusedKernelRuns(SAG_ATTENTION, { q, k: q, v: q }, { heads: 2 })).toBe(true);
+    tf.dispose(q);
   });
 
   test('the backend has both kernels, and they run', () => {
@@ -23,10 +38,10 @@ describeOnWebgpu('the fused attention kernels on webgpu (WGSL: tiles and an onli
 
   test(`heads wider than ${MAX_WEBGPU_ATTENTION_HEAD_DIM} run the primitive form (as the VAE's 512-wide head does)`, async () => {
     const wide = { batch: 1, queries: 20, keys: 20, heads: 1, headDim: MAX_WEBGPU_ATTENTION_HEAD_DIM + 8 };
-    const inputs = { q: tf.zeros([1, 20, wide.headDim]) };
-    expect(fusedKernelRuns(SAG_ATTENTION, inputs, { heads: 1 })).toBe(false);
-    expect(fusedKernelRuns(SAG_ATTENTION, inputs, { heads: 2 })).toBe(true);
-    tf.dispose(inputs.q);
+    const q = tf.zeros([1, 20, wide.headDim]);
+    expect(fusedKernelRuns(SAG_ATTENTION, { q, k: q, v: q }, { heads: 1 })).toBe(false);
+    expect(fusedKernelRuns(SAG_ATTENTION, { q, k: q, v: q }, { heads: 2 })).toBe(true);
+    tf.dispose(q);
     await expectEqualToPrimitive(wide);
   });
 
