@@ -1,10 +1,6 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { SAG_ATTENTION } from '../../lib/kernels';
-import { readValues } from '../../lib/backend/readTensor';
-import { loadGraphModelDir } from '../../lib/models/loadGraphModelDir';
 import { GraphNode } from './graphBuilder';
-import { GraphIndex, signatureOutputs, withoutDeadNodes } from './graphRewrite';
+import { GraphIndex, rewritePatterns } from './graphRewrite';
 import { attr } from './tfAttr';
 
 /**
@@ -66,35 +62,16 @@ function matchAttention(softmax: GraphNode, graph: GraphIndex): PrimitiveAttenti
 /**
  * Rewrites, in place, the primitive attentions of a converted graph as SagAttention nodes, as the converter now
  * writes them (so a shipped model gains the fused kernels without its checkpoint). The graph must have no VJP
- * graph (remove it first, append it again after). Returns how many were fused.
+ * graph. Returns how many were fused.
  */
-export async function fuseAttention(dir: string): Promise<number> {
-  const file = path.join(dir, 'model.json');
-  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  if (json.userDefinedMetadata?.sagVjp) throw new Error(`${dir}: remove the VJP graph first`);
-  const nodes = json.modelTopology.node as GraphNode[];
-  const graph = new GraphIndex(nodes);
-  const matches = nodes
-    .filter((n) => n.op === 'Softmax')
-    .map((n) => matchAttention(n, graph))
-    .filter((m): m is PrimitiveAttention => m !== null);
-  if (matches.length === 0) return 0;
-  const model = await loadGraphModelDir(dir);
-  try {
-    const constant = async (name: string) => Array.from(await readValues(model.weights[name][0]));
-    for (const m of matches) {
-      const [heads] = await constant(m.headShapeConst);
-      const [scale] = await constant(m.scaleConst);
-      Object.assign(m.output, {
-        op: SAG_ATTENTION,
-        input: m.tokens,
-        attr: { heads: attr.int(heads), scale: attr.float(scale) },
-      });
-    }
-  } finally {
-    model.dispose();
-  }
-  json.modelTopology.node = withoutDeadNodes(nodes, signatureOutputs(json));
-  fs.writeFileSync(file, JSON.stringify(json));
-  return matches.length;
+export function fuseAttention(dir: string): Promise<number> {
+  return rewritePatterns(dir, 'Softmax', matchAttention, async (m, constant) => {
+    const [heads] = await constant(m.headShapeConst);
+    const [scale] = await constant(m.scaleConst);
+    Object.assign(m.output, {
+      op: SAG_ATTENTION,
+      input: m.tokens,
+      attr: { heads: attr.int(heads), scale: attr.float(scale) },
+    });
+  });
 }

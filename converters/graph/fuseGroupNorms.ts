@@ -1,10 +1,6 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { SAG_GROUP_NORM } from '../../lib/kernels';
-import { readValues } from '../../lib/backend/readTensor';
-import { loadGraphModelDir } from '../../lib/models/loadGraphModelDir';
 import { GraphNode } from './graphBuilder';
-import { GraphIndex, signatureOutputs, sourceOf as source, withoutDeadNodes } from './graphRewrite';
+import { GraphIndex, rewritePatterns, sourceOf as source } from './graphRewrite';
 import { attr } from './tfAttr';
 
 /**
@@ -78,39 +74,20 @@ function matchGroupNorm(rsqrt: GraphNode, graph: GraphIndex) {
 /**
  * Rewrites, in place, the primitive GroupNorms (+SiLU) of a converted graph as SagGroupNorm nodes, as the converter
  * now writes them (so a shipped model gains the fused kernels without its checkpoint). The graph must have no VJP
- * graph (remove it first, append it again after). Returns how many were fused.
+ * graph. Returns how many were fused.
  */
-export async function fuseGroupNorms(dir: string): Promise<number> {
-  const file = path.join(dir, 'model.json');
-  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  if (json.userDefinedMetadata?.sagVjp) throw new Error(`${dir}: remove the VJP graph first`);
-  const nodes = json.modelTopology.node as GraphNode[];
-  const graph = new GraphIndex(nodes);
-  const matches = nodes
-    .filter((n) => n.op === 'Rsqrt')
-    .map((n) => matchGroupNorm(n, graph))
-    .filter((m): m is PrimitiveGroupNorm => m !== null);
-  if (matches.length === 0) return 0;
-  const model = await loadGraphModelDir(dir);
-  try {
-    const constant = async (name: string) => Array.from(await readValues(model.weights[name][0]));
-    for (const m of matches) {
-      const groups = (await constant(m.groupedShapeConst)).at(-2) as number;
-      const epsilon = (await constant(m.epsilonConst))[0];
-      Object.assign(m.output, {
-        op: SAG_GROUP_NORM,
-        input: [m.x, m.gamma, m.beta],
-        attr: {
-          groups: attr.int(groups),
-          epsilon: attr.float(epsilon),
-          activation: attr.string(m.silu ? 'silu' : 'none'),
-        },
-      });
-    }
-  } finally {
-    model.dispose();
-  }
-  json.modelTopology.node = withoutDeadNodes(nodes, signatureOutputs(json));
-  fs.writeFileSync(file, JSON.stringify(json));
-  return matches.length;
+export function fuseGroupNorms(dir: string): Promise<number> {
+  return rewritePatterns(dir, 'Rsqrt', matchGroupNorm, async (m, constant) => {
+    const groups = (await constant(m.groupedShapeConst)).at(-2) as number;
+    const epsilon = (await constant(m.epsilonConst))[0];
+    Object.assign(m.output, {
+      op: SAG_GROUP_NORM,
+      input: [m.x, m.gamma, m.beta],
+      attr: {
+        groups: attr.int(groups),
+        epsilon: attr.float(epsilon),
+        activation: attr.string(m.silu ? 'silu' : 'none'),
+      },
+    });
+  });
 }

@@ -1,3 +1,7 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { readValues } from '../../lib/backend/readTensor';
+import { loadGraphModelDir } from '../../lib/models/loadGraphModelDir';
 import { GraphNode } from './graphBuilder';
 
 /** The node an input reference names (`name`, `name:1`, `^name` -> `name`). */
@@ -52,4 +56,38 @@ export function signatureOutputs(json: {
   signature: { outputs: Record<string, { name: string }> };
 }): Set<string> {
   return new Set(Object.values(json.signature.outputs).map((o) => sourceOf(o.name)));
+}
+
+/**
+ * Rewrites a converted graph in place: each node of op `anchor` that `match` recognises (the end of a primitive
+ * pattern) is handed to `rewrite`, which turns the pattern's output node into a fused one (reading the pattern's
+ * int or float constants through `constant`); the nodes nothing reads any more are removed. The graph must have no
+ * VJP graph (remove it first, append it again after). Returns how many were rewritten.
+ */
+export async function rewritePatterns<Match>(
+  dir: string,
+  anchor: string,
+  match: (node: GraphNode, graph: GraphIndex) => Match | null,
+  rewrite: (match: Match, constant: (name: string) => Promise<number[]>) => Promise<void>,
+): Promise<number> {
+  const file = path.join(dir, 'model.json');
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (json.userDefinedMetadata?.sagVjp) throw new Error(`${dir}: remove the VJP graph first`);
+  const nodes = json.modelTopology.node as GraphNode[];
+  const graph = new GraphIndex(nodes);
+  const matches = nodes
+    .filter((n) => n.op === anchor)
+    .map((n) => match(n, graph))
+    .filter((m): m is Match => m !== null);
+  if (matches.length === 0) return 0;
+  const model = await loadGraphModelDir(dir);
+  try {
+    const constant = async (name: string) => Array.from(await readValues(model.weights[name][0]));
+    for (const m of matches) await rewrite(m, constant);
+  } finally {
+    model.dispose();
+  }
+  json.modelTopology.node = withoutDeadNodes(nodes, signatureOutputs(json));
+  fs.writeFileSync(file, JSON.stringify(json));
+  return matches.length;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { WasmHeapBackend, activeNativeMatrixProducts, offsetOf } from '../backend/nativeMatrixProducts';
 import { attentionForward, attentionGradient } from './attentionMath';
+import { CpuBackendLike } from './backendInterfaces';
 import {
   AttentionGeometry,
   AttentionGradAttrs,
@@ -10,12 +11,6 @@ import {
   checkAttentionGradients,
 } from './attentionOp';
 import { setFusedKernelCondition } from './fusedKernel';
-
-/** What the kernels need of tfjs-backend-cpu (its class is not imported). */
-interface CpuBackendLike {
-  data: { get(dataId: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
-}
 
 /** The kernel's float32 inputs in `names` order, checked, with the geometry and attributes. */
 function kernelArguments(args: Parameters<tf.KernelFunc>[0], names: string[]) {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { WebgpuBackendLike } from './backendInterfaces';
 import { setFusedKernelCondition } from './fusedKernel';
 import {
   AttentionAttrs,
@@ -18,17 +19,6 @@ import {
  * statistics pass (log-sum-exp and rowsum(dO O) per query), then one pass per wanted gradient.
  * Programs follow tfjs-backend-webgpu's WebGPUProgram contract (see groupNormWebgpuKernels.ts).
  */
-
-/** The part of tfjs-backend-webgpu's backend the kernels use (the package is not imported: it is optional). */
-interface WebgpuBackendLike {
-  runWebGPUProgram(
-    program: object,
-    inputs: tf.TensorInfo[],
-    outputDtype: 'float32',
-    uniforms?: { type: 'int32' | 'float32'; data: number[] }[],
-  ): tf.TensorInfo;
-  disposeData(dataId: object): void;
-}
 
 type Pass = 'forward' | 'stats' | 'dq' | 'dk' | 'dv';
 

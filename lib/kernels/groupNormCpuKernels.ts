@@ -6,6 +6,7 @@ import {
   groupNormForward,
   groupNormInputGradient,
 } from './groupNormMath';
+import { CpuBackendLike } from './backendInterfaces';
 import {
   GroupNormAttrs,
   SAG_GROUP_NORM,
@@ -14,11 +15,7 @@ import {
   groupNormGeometry,
 } from './groupNormOp';
 
-/** What the kernels need of tfjs-backend-cpu and tfjs-backend-wasm (their classes are not imported). */
-interface CpuBackendLike {
-  data: { get(dataId: object): { values: unknown } };
-  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
-}
+/** What the JavaScript loops need of tfjs-backend-wasm besides the heap. */
 interface WasmBackendLike extends WasmHeapBackend {
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { WebgpuBackendLike } from './backendInterfaces';
 import {
   GroupNormAttrs,
   SAG_GROUP_NORM,
@@ -12,17 +13,6 @@ import {
  * (image, group) that reduces in workgroup memory, then an elementwise pass. Programs follow tfjs-backend-webgpu's
  * WebGPUProgram contract (it writes the bindings, the uniforms struct and `_start`; `getUserCode` gives `main`).
  */
-
-/** The part of tfjs-backend-webgpu's backend the kernels use (the package is not imported: it is optional). */
-interface WebgpuBackendLike {
-  runWebGPUProgram(
-    program: object,
-    inputs: tf.TensorInfo[],
-    outputDtype: 'float32',
-    uniforms?: { type: 'int32' | 'float32'; data: number[] }[],
-  ): tf.TensorInfo;
-  disposeData(dataId: object): void;
-}
 
 const STATS_WORKGROUP = 256;
 const ELEMENTWISE_WORKGROUP = 64;
