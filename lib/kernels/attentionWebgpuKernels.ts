@@ -34,15 +34,15 @@ const UNIFORMS = 'batch : i32, queries : i32, keys : i32, heads : i32, width : i
 export const MAX_WEBGPU_ATTENTION_HEAD_DIM = 160;
 
 /**
- * When SagAttention runs the WGSL kernels on webgpu ($SAG_WEBGPU_ATTENTION): 'auto' (default) only where the
- * primitive form cannot run, its [B, H, Tq, Tk] probabilities being larger than one storage binding of the device
- * (SD at 768x768: 5.4 GiB at batch 2); 'kernel' wherever the head fits (see MAX_WEBGPU_ATTENTION_HEAD_DIM).
- * On lavapipe the kernels took 1.8x (forward) and 3.5x (all three gradients) the primitive form's time at [2, 1024
- * tokens, 8 heads of 40]: their per-thread loops do not match tfjs's register-tiled matrix products. Not yet timed
- * on a GPU (docs/measurements/todo-gpu-fused-ops). Either way the VJP graph holds O(T) per attention: the primitive
- * form's probabilities live only inside one SagAttention or SagAttentionGrad node.
+ * When SagAttention runs the WGSL kernels on webgpu ($SAG_WEBGPU_ATTENTION): 'kernel' (default) wherever a head fits
+ * a thread (see MAX_WEBGPU_ATTENTION_HEAD_DIM); 'primitive' only where the primitive form cannot run, its
+ * [B, H, Tq, Tk] probabilities being larger than one storage binding of the device (SD at 768x768: 5.3 GiB at
+ * batch 2). Measured on lavapipe (warm, [2, 1024 tokens, 8 heads of 40]): forward 1041 against 1978 ms, dq alone
+ * (cross-attention) 2082 against 3191 ms, all three gradients 4405 against 4377 ms. Not yet timed on a GPU
+ * (docs/measurements/todo-gpu-fused-ops). Either way the VJP graph holds O(T) per attention: the primitive form's
+ * probabilities live only inside one SagAttention or SagAttentionGrad node.
  */
-export type WebgpuAttentionPolicy = 'auto' | 'kernel';
+export type WebgpuAttentionPolicy = 'kernel' | 'primitive';
 export const WEBGPU_ATTENTION_VARIABLE = 'SAG_WEBGPU_ATTENTION';
 
 let policyOverride: WebgpuAttentionPolicy | null = null;
@@ -55,9 +55,9 @@ export function setWebgpuAttentionPolicy(policy: WebgpuAttentionPolicy | null): 
 export function webgpuAttentionPolicy(): WebgpuAttentionPolicy {
   if (policyOverride) return policyOverride;
   const setting = typeof process === 'undefined' ? undefined : process.env[WEBGPU_ATTENTION_VARIABLE];
-  if (setting === undefined || setting === '' || setting === 'auto') return 'auto';
-  if (setting === 'kernel') return 'kernel';
-  throw new Error(`$${WEBGPU_ATTENTION_VARIABLE}: expected 'auto' or 'kernel', got '${setting}'`);
+  if (setting === undefined || setting === '' || setting === 'kernel') return 'kernel';
+  if (setting === 'primitive') return 'primitive';
+  throw new Error(`$${WEBGPU_ATTENTION_VARIABLE}: expected 'kernel' or 'primitive', got '${setting}'`);
 }
 
 /**
@@ -98,55 +98,109 @@ const INPUTS: Record<Pass, string[]> = {
   dv: ['q', 'k', 'dy', 'stats'],
 };
 
-/** Loop over the head's columns. */
-const overColumns = (d: number, body: string) => `for (var d = 0; d < ${d}; d = d + 1) { ${body} }`;
-/** sum_d own[d] tile[offset + d]. */
-const dot = (d: number, name: string, own: string, tile: string) =>
-  `var ${name} = 0.0;\n        ${overColumns(d, `${name} = ${name} + ${own}[d] * ${tile}[offset + d];`)}`;
+/**
+ * A head's columns as the shaders hold them: vec4s where headDim is a multiple of 4 (SD's 40, 80, 160; one
+ * workgroup-memory load feeds four multiply-adds), else single floats.
+ */
+interface Columns {
+  lanes: 1 | 4;
+  /** headDim / lanes. */
+  count: number;
+  type: string;
+  zero: string;
+}
+
+function columnsOf(headDim: number): Columns {
+  return headDim % 4 === 0
+    ? { lanes: 4, count: headDim / 4, type: 'vec4<f32>', zero: 'vec4<f32>(0.0)' }
+    : { lanes: 1, count: headDim, type: 'f32', zero: '0.0' };
+}
+
+/** Loop over a row's columns (index c). */
+const overColumns = (cols: Columns, body: string) =>
+  `for (var c = 0; c < ${cols.count}; c = c + 1) { ${body} }`;
+
+/** The column starting at float `at` of a tensor. */
+const readColumn = (cols: Columns, tensor: string, at: string) =>
+  cols.lanes === 4
+    ? `vec4<f32>(${tensor}[${at}], ${tensor}[${at} + 1], ${tensor}[${at} + 2], ${tensor}[${at} + 3])`
+    : `${tensor}[${at}]`;
+
+/** sum_c own[c] . tile[offset + c], as the scalar `name`. */
+function dot(cols: Columns, name: string, own: string, tile: string): string {
+  const term = cols.lanes === 4 ? `dot(${own}[c], ${tile}[offset + c])` : `${own}[c] * ${tile}[offset + c]`;
+  return `var ${name} = 0.0;
+        ${overColumns(cols, `${name} = ${name} + ${term};`)}`;
+}
 
 /** Per pass: the thread's own row data, the work per row of the other side, and what it writes. */
-function passCode(pass: Pass, d: number): { own: string; pair: string; finish: string } {
-  const rowAt = (tensor: string) => `${tensor}[rowStart + d]`;
+function passCode(pass: Pass, cols: Columns): { own: string; pair: string; finish: string } {
   const load = (name: string, tensor: string, scaled = false) =>
-    `var ${name} : array<f32, ${d}>;\n    if (live) { ${overColumns(d, `${name}[d] = ${rowAt(tensor)}${scaled ? ' * uniforms.scale' : ''};`)} }`;
-  const accumulator = `var acc : array<f32, ${d}>;\n    ${overColumns(d, 'acc[d] = 0.0;')}`;
-  const write = (factor: string) => overColumns(d, `result[rowStart + d] = acc[d]${factor};`);
+    `var ${name} : array<${cols.type}, ${cols.count}>;
+    if (live) { ${overColumns(cols, `${name}[c] = ${readColumn(cols, tensor, `rowStart + ${cols.lanes} * c`)}${scaled ? ' * uniforms.scale' : ''};`)} }`;
+  const accumulator = `var acc : array<${cols.type}, ${cols.count}>;
+    ${overColumns(cols, `acc[c] = ${cols.zero};`)}`;
+  const accumulate = (weight: string, tile: string) =>
+    overColumns(cols, `acc[c] = acc[c] + ${weight} * ${tile}[offset + c];`);
+  const write = (value: string) =>
+    cols.lanes === 4
+      ? overColumns(
+          cols,
+          `let value = ${value};
+      let at = rowStart + 4 * c;
+      result[at] = value.x;
+      result[at + 1] = value.y;
+      result[at + 2] = value.z;
+      result[at + 3] = value.w;`,
+        )
+      : overColumns(cols, `result[rowStart + c] = ${value};`);
   const statsAt = 'let statsAt = (bh * uniforms.queries + row) * 2;';
   switch (pass) {
     case 'forward':
       return {
-        own: `${load('own', 'q', true)}\n    ${accumulator}\n    var m = -3.4e38;\n    var l = 0.0;`,
-        pair: `${dot(d, 's', 'own', 'tileA')}
+        own: `${load('own', 'q', true)}
+    ${accumulator}
+    var m = -3.4e38;
+    var l = 0.0;`,
+        pair: `${dot(cols, 's', 'own', 'tileA')}
         if (s > m) {
-          let c = exp(m - s);
-          l = l * c;
-          ${overColumns(d, 'acc[d] = acc[d] * c;')}
+          let rescale = exp(m - s);
+          l = l * rescale;
+          ${overColumns(cols, 'acc[c] = acc[c] * rescale;')}
           m = s;
         }
         let p = exp(s - m);
         l = l + p;
-        ${overColumns(d, 'acc[d] = acc[d] + p * tileB[offset + d];')}`,
-        finish: overColumns(d, 'result[rowStart + d] = acc[d] / l;'),
+        ${accumulate('p', 'tileB')}`,
+        finish: write('acc[c] / l'),
       };
     case 'stats':
       return {
-        own: `${load('own', 'q', true)}\n    ${load('ownDy', 'dy')}\n    var m = -3.4e38;\n    var l = 0.0;\n    var w = 0.0;`,
-        pair: `${dot(d, 's', 'own', 'tileA')}
-        ${dot(d, 'dp', 'ownDy', 'tileB')}
+        own: `${load('own', 'q', true)}
+    ${load('ownDy', 'dy')}
+    var m = -3.4e38;
+    var l = 0.0;
+    var w = 0.0;`,
+        pair: `${dot(cols, 's', 'own', 'tileA')}
+        ${dot(cols, 'dp', 'ownDy', 'tileB')}
         if (s > m) {
-          let c = exp(m - s);
-          l = l * c;
-          w = w * c;
+          let rescale = exp(m - s);
+          l = l * rescale;
+          w = w * rescale;
           m = s;
         }
         let p = exp(s - m);
         l = l + p;
         w = w + p * dp;`,
-        finish: `${statsAt}\n    result[statsAt] = m + log(l);\n    result[statsAt + 1] = w / l;`,
+        finish: `${statsAt}
+    result[statsAt] = m + log(l);
+    result[statsAt + 1] = w / l;`,
       };
     case 'dq':
       return {
-        own: `${load('own', 'q', true)}\n    ${load('ownDy', 'dy')}\n    ${accumulator}
+        own: `${load('own', 'q', true)}
+    ${load('ownDy', 'dy')}
+    ${accumulator}
     var lse = 0.0;
     var di = 0.0;
     if (live) {
@@ -154,33 +208,37 @@ function passCode(pass: Pass, d: number): { own: string; pair: string; finish: s
       lse = stats[statsAt];
       di = stats[statsAt + 1];
     }`,
-        pair: `${dot(d, 's', 'own', 'tileA')}
-        ${dot(d, 'dp', 'ownDy', 'tileB')}
+        pair: `${dot(cols, 's', 'own', 'tileA')}
+        ${dot(cols, 'dp', 'ownDy', 'tileB')}
         let ds = exp(s - lse) * (dp - di);
-        ${overColumns(d, 'acc[d] = acc[d] + ds * tileA[offset + d];')}`,
-        finish: write(' * uniforms.scale'),
+        ${accumulate('ds', 'tileA')}`,
+        finish: write('acc[c] * uniforms.scale'),
       };
     case 'dk':
       return {
-        own: `${load('own', 'k', true)}\n    ${load('ownV', 'v')}\n    ${accumulator}`,
-        pair: `${dot(d, 's', 'own', 'tileA')}
-        ${dot(d, 'dp', 'ownV', 'tileB')}
+        own: `${load('own', 'k', true)}
+    ${load('ownV', 'v')}
+    ${accumulator}`,
+        pair: `${dot(cols, 's', 'own', 'tileA')}
+        ${dot(cols, 'dp', 'ownV', 'tileB')}
         let ds = exp(s - tileS[2 * j]) * (dp - tileS[2 * j + 1]);
-        ${overColumns(d, 'acc[d] = acc[d] + ds * tileA[offset + d];')}`,
-        finish: write(' * uniforms.scale'),
+        ${accumulate('ds', 'tileA')}`,
+        finish: write('acc[c] * uniforms.scale'),
       };
     case 'dv':
       return {
-        own: `${load('own', 'k', true)}\n    ${accumulator}`,
-        pair: `${dot(d, 's', 'own', 'tileA')}
+        own: `${load('own', 'k', true)}
+    ${accumulator}`,
+        pair: `${dot(cols, 's', 'own', 'tileA')}
         let p = exp(s - tileS[2 * j]);
-        ${overColumns(d, 'acc[d] = acc[d] + p * tileB[offset + d];')}`,
-        finish: write(''),
+        ${accumulate('p', 'tileB')}`,
+        finish: write('acc[c]'),
       };
   }
 }
 
-function shaderCode(pass: Pass, d: number, tile: number): string {
+function shaderCode(pass: Pass, headDim: number, tile: number): string {
+  const cols = columnsOf(headDim);
   const keyRows = perKey(pass);
   // Own rows and the rows walked over: queries and keys, or the reverse for dk and dv.
   const [rows, others] = keyRows
@@ -188,7 +246,7 @@ function shaderCode(pass: Pass, d: number, tile: number): string {
     : ['uniforms.queries', 'uniforms.keys'];
   // The tiles: k and v rows, or for dk and dv q and dy rows with their statistics.
   const [tensorA, tensorB] = keyRows ? ['q', 'dy'] : ['k', 'v'];
-  const { own, pair, finish } = passCode(pass, d);
+  const { own, pair, finish } = passCode(pass, cols);
   const loadStats = keyRows
     ? `for (var e = lane; e < ${tile}; e = e + ${WORKGROUP}) {
         let j = t0 + e;
@@ -200,8 +258,8 @@ function shaderCode(pass: Pass, d: number, tile: number): string {
       }`
     : '';
   return `
-  var<workgroup> tileA : array<f32, ${tile * d}>;
-  var<workgroup> tileB : array<f32, ${tile * d}>;
+  var<workgroup> tileA : array<${cols.type}, ${tile * cols.count}>;
+  var<workgroup> tileB : array<${cols.type}, ${tile * cols.count}>;
   ${keyRows ? `var<workgroup> tileS : array<f32, ${2 * tile}>;` : ''}
   fn main(index : i32) {
     let workgroupIndex = index / ${WORKGROUP};
@@ -213,18 +271,18 @@ function shaderCode(pass: Pass, d: number, tile: number): string {
     // Workgroups past the last (image, head) only take part in the barriers.
     let inRange = bh < uniforms.batch * uniforms.heads;
     let b = bh / uniforms.heads;
-    let column = (bh - b * uniforms.heads) * ${d};
+    let column = (bh - b * uniforms.heads) * ${headDim};
     let row = (workgroupIndex - bh * blocks) * ${WORKGROUP} + lane;
     let live = inRange && row < rows;
     let rowStart = (b * rows + row) * uniforms.width + column;
     ${own}
     for (var t0 = 0; t0 < others; t0 = t0 + ${tile}) {
-      for (var e = lane; e < ${tile * d}; e = e + ${WORKGROUP}) {
-        let j = t0 + e / ${d};
+      for (var e = lane; e < ${tile * cols.count}; e = e + ${WORKGROUP}) {
+        let j = t0 + e / ${cols.count};
         if (inRange && j < others) {
-          let source = (b * others + j) * uniforms.width + column + e % ${d};
-          tileA[e] = ${tensorA}[source];
-          tileB[e] = ${tensorB}[source];
+          let source = (b * others + j) * uniforms.width + column + ${cols.lanes} * (e % ${cols.count});
+          tileA[e] = ${readColumn(cols, tensorA, 'source')};
+          tileB[e] = ${readColumn(cols, tensorB, 'source')};
         }
       }
       ${loadStats}
@@ -232,7 +290,7 @@ function shaderCode(pass: Pass, d: number, tile: number): string {
       if (live) {
         let count = min(${tile}, others - t0);
         for (var j = 0; j < count; j = j + 1) {
-          let offset = j * ${d};
+          let offset = j * ${cols.count};
           ${pair}
         }
       }

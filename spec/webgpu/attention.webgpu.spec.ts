@@ -11,17 +11,17 @@ import { ATTENTION_CASES, expectEqualToPrimitive } from '../kernels/attentionCas
 describeOnWebgpu('the fused attention kernels on webgpu (WGSL: tiles and an online softmax)', () => {
   beforeAll(async () => {
     await startBackend('webgpu', { announce: false });
-    // The kernels wherever they can run (by default only where the primitive form cannot).
+    // The kernels wherever they can run (the default, unless $SAG_WEBGPU_ATTENTION says otherwise).
     setWebgpuAttentionPolicy('kernel');
   });
   afterAll(() => setWebgpuAttentionPolicy(null));
 
-  test('by default the primitive form runs where it fits the device', () => {
-    setWebgpuAttentionPolicy(null);
+  test('with SAG_WEBGPU_ATTENTION=primitive the primitive form runs where it fits the device', () => {
     const q = tf.zeros([2, 64, 16]);
+    expect(fusedKernelRuns(SAG_ATTENTION, { q, k: q, v: q }, { heads: 2 })).toBe(true);
+    setWebgpuAttentionPolicy('primitive');
     expect(fusedKernelRuns(SAG_ATTENTION, { q, k: q, v: q }, { heads: 2 })).toBe(false);
     setWebgpuAttentionPolicy('kernel');
-    expect(fusedKernelRuns(SAG_ATTENTION, { q, k: q, v: q }, { heads: 2 })).toBe(true);
     tf.dispose(q);
   });
 

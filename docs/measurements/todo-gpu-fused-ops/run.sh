@@ -14,8 +14,7 @@ stamp torch
 PYTHONUNBUFFERED=1 PYTHONPATH=/tmp/dif/src timeout 80 python3 .device/torch_anchor.py fp32 > "$OUT/torch.log" 2>&1
 stamp fused
 # Each variant builds the UNet in its own process; one round keeps the call under 10 minutes. The WGSL attention
-# kernels run only where the primitive form cannot by default; SAG_WEBGPU_ATTENTION=kernel times them (pass
-# `auto` as the first argument to time the default instead).
+# kernels run by default; pass `primitive` as the first argument to time the primitive form inside SagAttention.
 SAG_WEBGPU_ATTENTION=${1:-kernel} timeout 420 node dist/bin/sag.js bench fused --backend webgpu --scale 1 --latent 64 \
   --n 1 --rounds 1 --repeats 2 --compare groupnorm,all > "$OUT/fused.log" 2> "$OUT/fused.err"
 echo "rc $?" >> "$OUT/fused.log"
