@@ -17,5 +17,5 @@ module.exports = {
   // also makes jest use a worker process where it would otherwise run every file in its own main process (1 worker).
   workerIdleMemoryLimit: '2GB',
   globalSetup: '<rootDir>/spec/setup/probeWebgpu.ts',
-  setupFilesAfterEnv: ['<rootDir>/spec/setup/stopWasmThreads.ts'],
+  setupFilesAfterEnv: ['<rootDir>/spec/setup/stopBackends.ts'],
 };

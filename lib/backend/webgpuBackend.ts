@@ -27,6 +27,7 @@ interface GpuAdapterLike {
 interface GpuDeviceLike {
   onuncapturederror: ((event: { error: { message: string; constructor: { name: string } } }) => void) | null;
   lost: Promise<{ reason?: string; message: string }>;
+  destroy(): void;
 }
 
 interface GpuLike {
@@ -72,6 +73,25 @@ function loadDawn(): DawnModule {
  */
 const SHARED = Symbol.for('sag.webgpu.shared');
 type SharedDawn = { gpu: GpuLike; device?: GpuDeviceLike; adapter?: GpuAdapterLike; lostWatched?: boolean };
+
+/** The shared state this module instance started a device on (null until then). */
+let startedShared: SharedDawn | null = null;
+
+/**
+ * Destroys the shared device this module started, if any; the next start opens a new one. Dawn keeps the process
+ * alive while a device's `lost` promise is pending, so a process that runs on without exiting explicitly (a jest
+ * worker between test files and at the end) calls this when it is done with WebGPU.
+ */
+export function stopWebgpuDevice(): void {
+  const shared = startedShared;
+  startedShared = null;
+  if (!shared?.device) return;
+  shared.device.destroy();
+  // An adapter opens one device: the next start asks for a new adapter too.
+  shared.device = undefined;
+  shared.adapter = undefined;
+  shared.lostWatched = false;
+}
 
 /** Installs Dawn's WebGPU globals and navigator.gpu, once; returns the shared state or why it is missing. */
 function installWebgpuGlobals(): SharedDawn | string {
@@ -154,6 +174,7 @@ export async function startWebgpuBackend(allowSoftware: boolean): Promise<Webgpu
   }
   shared.adapter = adapter;
   shared.device = device;
+  startedShared = shared;
   const chosen = adapter;
   // Reassigned on each start, so that reports reach the deviceHealth module of the code that started last.
   device.onuncapturederror = (event) => recordDeviceError(event.error.constructor.name, event.error.message);
