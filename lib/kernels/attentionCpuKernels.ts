@@ -2,31 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { WasmHeapBackend, activeNativeMatrixProducts, offsetOf } from '../backend/nativeMatrixProducts';
 import { attentionForward, attentionGradient } from './attentionMath';
 import { CpuBackendLike } from './backendInterfaces';
-import {
-  AttentionGeometry,
-  AttentionGradAttrs,
-  SAG_ATTENTION,
-  SAG_ATTENTION_GRAD,
-  attentionGeometry,
-  checkAttentionGradients,
-} from './attentionOp';
+import { AttentionGradAttrs, SAG_ATTENTION, SAG_ATTENTION_GRAD, attentionKernelInputs } from './attentionOp';
 import { setFusedKernelCondition } from './fusedKernel';
 
-/** The kernel's float32 inputs in `names` order, checked, with the geometry and attributes. */
+/** The kernel's checked inputs, their geometry and the attributes. */
 function kernelArguments(args: Parameters<tf.KernelFunc>[0], names: string[]) {
   const attrs = args.attrs as unknown as AttentionGradAttrs;
-  const tensors = names.map((name) => {
-    const t = args.inputs[name];
-    if (!t || t.dtype !== 'float32') throw new Error(`${SAG_ATTENTION}: input '${name}' must be float32`);
-    return t;
-  });
-  const geo: AttentionGeometry = attentionGeometry(tensors[0], tensors[1], tensors[2], attrs.heads);
-  if (tensors[3] && !tf.util.arraysEqual(tensors[3].shape, tensors[0].shape))
-    throw new Error(
-      `${SAG_ATTENTION_GRAD}: dy [${tensors[3].shape}] must have q's shape [${tensors[0].shape}]`,
-    );
-  if (names.length === 4) checkAttentionGradients(attrs.gradients);
-  return { tensors, geo, attrs };
+  return { ...attentionKernelInputs(args.inputs, names, attrs), attrs };
 }
 
 const FORWARD_INPUTS = ['q', 'k', 'v'];

@@ -69,6 +69,31 @@ export function checkAttentionGradients(gradients: string): void {
     );
 }
 
+/**
+ * A kernel's float32 inputs in `names` order (q, k, v, and dy for the gradient), checked, with their geometry; the
+ * gradient's dy must have q's shape and its gradient list must be valid.
+ */
+export function attentionKernelInputs(
+  inputs: tf.NamedTensorInfoMap,
+  names: string[],
+  attrs: AttentionAttrs & Partial<AttentionGradAttrs>,
+): { tensors: tf.TensorInfo[]; geo: AttentionGeometry } {
+  const tensors = names.map((name) => {
+    const t = inputs[name];
+    if (!t || t.dtype !== 'float32') throw new Error(`${SAG_ATTENTION}: input '${name}' must be float32`);
+    return t;
+  });
+  const geo = attentionGeometry(tensors[0], tensors[1], tensors[2], attrs.heads);
+  if (tensors[3]) {
+    if (!tf.util.arraysEqual(tensors[3].shape, tensors[0].shape))
+      throw new Error(
+        `${SAG_ATTENTION_GRAD}: dy [${tensors[3].shape}] must have q's shape [${tensors[0].shape}]`,
+      );
+    checkAttentionGradients(attrs.gradients ?? '');
+  }
+  return { tensors, geo };
+}
+
 /** Inside a tidy: [B, T, H D] -> [B, H, T, D]. */
 function splitHeads(t: tf.Tensor, heads: number): tf.Tensor4D {
   const [batch, tokens, width] = t.shape;

@@ -8,7 +8,7 @@ import {
   SAG_ATTENTION,
   SAG_ATTENTION_GRAD,
   attentionGeometry,
-  checkAttentionGradients,
+  attentionKernelInputs,
 } from './attentionOp';
 
 /**
@@ -319,15 +319,11 @@ function program(pass: Pass, geo: AttentionGeometry, outputShape: number[]): obj
   };
 }
 
-function checkedInputs(inputs: tf.NamedTensorInfoMap, names: string[], heads: number) {
-  const tensors = names.map((name) => {
-    const t = inputs[name];
-    if (!t || t.dtype !== 'float32') throw new Error(`${SAG_ATTENTION}: input '${name}' must be float32`);
-    return t;
-  });
-  const geo = attentionGeometry(tensors[0], tensors[1], tensors[2], heads);
-  if (geo.keys === 0) throw new Error(`${SAG_ATTENTION}: attention over zero keys`);
-  return { tensors, geo };
+/** The checked inputs and their geometry (the shaders divide by a softmax over at least one key). */
+function checkedInputs(inputs: tf.NamedTensorInfoMap, names: string[], attrs: AttentionGradAttrs) {
+  const checked = attentionKernelInputs(inputs, names, attrs);
+  if (checked.geo.keys === 0) throw new Error(`${SAG_ATTENTION}: attention over zero keys`);
+  return checked;
 }
 
 function uniformsOf(geo: AttentionGeometry, scale: number) {
@@ -343,8 +339,8 @@ function uniformsOf(geo: AttentionGeometry, scale: number) {
 }
 
 const forwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { heads, scale } = attrs as unknown as AttentionGradAttrs;
-  const { tensors, geo } = checkedInputs(inputs, ['q', 'k', 'v'], heads);
+  const { scale } = attrs as unknown as AttentionGradAttrs;
+  const { tensors, geo } = checkedInputs(inputs, ['q', 'k', 'v'], attrs as unknown as AttentionGradAttrs);
   const gpu = backend as unknown as WebgpuBackendLike;
   return gpu.runWebGPUProgram(
     program('forward', geo, tensors[0].shape),
@@ -355,12 +351,13 @@ const forwardKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 const gradientKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { heads, scale, gradients } = attrs as unknown as AttentionGradAttrs;
-  checkAttentionGradients(gradients);
-  const { tensors, geo } = checkedInputs(inputs, ['q', 'k', 'v', 'dy'], heads);
+  const { scale, gradients } = attrs as unknown as AttentionGradAttrs;
+  const { tensors, geo } = checkedInputs(
+    inputs,
+    ['q', 'k', 'v', 'dy'],
+    attrs as unknown as AttentionGradAttrs,
+  );
   const [q, k] = tensors;
-  if (!tf.util.arraysEqual(tensors[3].shape, q.shape))
-    throw new Error(`${SAG_ATTENTION_GRAD}: dy [${tensors[3].shape}] must have q's shape [${q.shape}]`);
   const gpu = backend as unknown as WebgpuBackendLike;
   const uniforms = uniformsOf(geo, scale);
   const byName: Record<string, tf.TensorInfo> = Object.fromEntries(

@@ -352,8 +352,8 @@ export const BACKWARD_RULES: Readonly<Record<string, BackwardRule>> = {
   Split: split,
   ResizeNearestNeighbor: resizeNearest,
   Softmax: softmax,
-  // The fused GroupNorm's input gradient is one fused node too (x, gamma, beta, dy; the forward's attributes).
   [SAG_ATTENTION]: attention,
+  // The fused GroupNorm's input gradient is one fused node too (x, gamma, beta, dy; the forward's attributes).
   [SAG_GROUP_NORM]: unary((node, dy, ctx) =>
     ctx.g.op(SAG_GROUP_NORM_GRAD, [x(node, 0), x(node, 1), x(node, 2), dy], node.attr),
   ),
