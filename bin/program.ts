@@ -59,8 +59,14 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Usage errors exit with code 2 at every level of the tree (addCommand does not inherit exitOverride). */
+/**
+ * Usage errors exit with code 2 and print as every other error does (`sag: error: ...`), at every level of the
+ * tree (addCommand does not pass exitOverride or configureOutput on).
+ */
 function exitWithBadInputCode(command: Command): void {
   command.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : BAD_INPUT_EXIT_CODE));
+  command.configureOutput({
+    outputError: (text, write) => write(text.startsWith('error: ') ? `sag: ${text}` : text),
+  });
   for (const sub of command.commands) exitWithBadInputCode(sub);
 }

@@ -1,31 +1,13 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import { writeDirectoryAtomically } from '../lib/io/outputDirectory';
 
 /**
- * Runs `write` into a fresh temporary directory beside `outDir` and renames it to `outDir` only when it
- * succeeds, so a failed conversion leaves nothing behind. An existing non-empty `outDir` is an error unless
- * `overwrite`.
+ * A converter's output folder, written all or nothing (see writeDirectoryAtomically): an existing folder is
+ * replaced only with `overwrite` and only when sag wrote it and it holds nothing else.
  */
-export async function writeAtomically<T>(
+export function writeAtomically<T>(
   outDir: string,
   overwrite: boolean,
   write: (tmpDir: string) => Promise<T> | T,
 ): Promise<T> {
-  const target = path.resolve(outDir);
-  if (fs.existsSync(target)) {
-    const empty = fs.statSync(target).isDirectory() && fs.readdirSync(target).length === 0;
-    if (!empty && !overwrite)
-      throw new Error(`${outDir}: output directory already exists (pass --overwrite to replace it)`);
-  }
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = fs.mkdtempSync(`${target}.tmp-`);
-  try {
-    const result = await write(tmp);
-    fs.rmSync(target, { recursive: true, force: true });
-    fs.renameSync(tmp, target);
-    return result;
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+  return writeDirectoryAtomically('--out', outDir, overwrite, 'convert', write);
 }

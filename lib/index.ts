@@ -118,3 +118,4 @@ export { loadRealFeatures } from './eval/realFeatures';
 export { bootstrapMean, clusteredBootstrapMean } from './eval/sampleStatistics';
 export type { MeanWithInterval } from './eval/sampleStatistics';
 export type { NetworkCalls } from './guidance/countingDenoiser';
+export { RunFailedError } from './runFailure';

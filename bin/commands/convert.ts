@@ -11,6 +11,7 @@ import { convertVae } from '../../converters/sd/convertVae';
 import { PredictionType } from '../../converters/sd/singleFile/ldmConfigs';
 import { singleFileSource } from '../../converters/sd/singleFile/singleFileSource';
 import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
+import { checkOutputDirectory } from '../../lib/io/outputDirectory';
 import { guarded } from '../cliErrors';
 import { fusedOpsOfFlag, withFusedOpsFlags } from '../fusedOpsFlags';
 import { FusedOpChoice } from '../../converters/graph/fusedOps';
@@ -36,7 +37,10 @@ function withCommonOptions(command: Command): Command {
         .choices(['float32', 'float16'])
         .default('float32'),
     )
-    .option('--overwrite', 'replace an existing output directory')
+    .option(
+      '--overwrite',
+      'replace an output directory that sag wrote (never a folder holding anything else)',
+    )
     .option('--verbose', 'print an op histogram per graph');
 }
 
@@ -72,6 +76,7 @@ function flagName(key: string): string {
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function conversionOptions(opts: CommonOptions) {
+  checkOutputDirectory('--out', opts.out, opts.overwrite ?? false);
   if (opts.vjpGraph) await startBackend(parseBackendChoice(opts.backend ?? 'wasm'), { announce: false });
   return {
     dtype: opts.dtype,

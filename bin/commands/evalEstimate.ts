@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
 import { BACKEND_CHOICES } from '../../lib/backend';
@@ -10,7 +9,7 @@ import {
 import { evaluateEstimates } from '../../lib/eval/estimateEvaluation';
 import { estimatePlot } from '../../lib/eval/estimatePlot';
 import { TABLEAUS } from '../../lib/ode/tableaus';
-import { OutputFile, writeFilesTogether } from '../../lib/io/outputFiles';
+import { OutputFile, checkOutputFolder, writeFilesTogether } from '../../lib/io/outputFiles';
 import { guarded } from '../cliErrors';
 import { loadPipelineFromFlags } from '../modelFlags';
 import { addGenerationFlags, generationOptionsOf } from '../generationFlags';
@@ -85,6 +84,7 @@ Examples:
           generation.guidance = ['class'];
           generation.target ??= '7';
         }
+        if (flags.outDir) checkOutputFolder('--out-dir', flags.outDir);
         const pipeline = await loadPipelineFromFlags(flags);
         const progress = new StepProgress('eval estimate', { evenWithoutTerminal: false });
         try {
@@ -124,7 +124,6 @@ Examples:
                 data: await estimatePlot(evaluation),
               },
             ];
-            fs.mkdirSync(flags.outDir, { recursive: true });
             writeFilesTogether(files);
             process.stderr.write(`wrote ${files.map((f) => f.file).join(', ')}\n`);
           }

@@ -18,7 +18,7 @@ import {
 } from '../../lib/eval/guidanceReport';
 import { summarizeGuidanceGrid } from '../../lib/eval/guidanceSummary';
 import { loadRealFeatures } from '../../lib/eval/realFeatures';
-import { OutputFile, writeFilesTogether } from '../../lib/io/outputFiles';
+import { OutputFile, checkOutputFolder, writeFilesTogether } from '../../lib/io/outputFiles';
 import { ImageClassifier } from '../../lib/models/imageClassifier';
 import { generateOptionsToJson } from '../../lib/options/optionsJson';
 import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
@@ -182,9 +182,10 @@ A rerun with the same --out-dir resumes: finished cells are kept.`,
               : null,
         };
         const outDir: string = flags.outDir;
+        checkOutputFolder('--out-dir', outDir);
+        // The cells' folder is made by the first cell written, so a run that fails before leaves nothing.
         if (flags.restart && !flags.shard)
           fs.rmSync(path.join(outDir, 'cells'), { recursive: true, force: true });
-        fs.mkdirSync(path.join(outDir, 'cells'), { recursive: true });
 
         const warnings = new Set<string>();
         const progress = new StepProgress('eval guidance', {

@@ -7,6 +7,7 @@ import { stylizeFrames } from '../../lib/video/stylizeVideo';
 import { guarded } from '../cliErrors';
 import { loadPipelineFromFlags } from '../modelFlags';
 import { parseInteger, parseShard } from '../optionParsers';
+import { makeDirectories } from '../../lib/io/makeDirectories';
 
 /**
  * `sag frame-jobs <jobs.json>` (hidden): the worker of `stylize-video --workers`. Runs its shard of the frame jobs
@@ -30,7 +31,7 @@ export function frameJobsCommand(): Command {
       guarded(async (jobsFile: string, flags) => {
         const jobs = JSON.parse(fs.readFileSync(jobsFile, 'utf8')) as FrameJob[];
         const pipeline = await loadPipelineFromFlags(flags, { announceBackend: false });
-        fs.mkdirSync(flags.outDir, { recursive: true });
+        makeDirectories(flags.outDir);
         try {
           // Each frame is written as soon as it is done (the parent counts them for its progress).
           let written = Promise.resolve();

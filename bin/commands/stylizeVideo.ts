@@ -3,7 +3,6 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
-import { writeAtomically } from '../../converters/outputDirectory';
 import { BACKEND_CHOICES } from '../../lib/backend';
 import { CROSS_FRAME_MODES, CrossFrameMode } from '../../lib/models/frameMix';
 import { writeImageFile } from '../../lib/io/imageFile';
@@ -23,6 +22,8 @@ import { loadPipelineFromFlags, modelFlagArguments } from '../modelFlags';
 import { addGenerationFlags, generationOptionsOf } from '../generationFlags';
 import { parseInteger } from '../optionParsers';
 import { runShardWorkers, wasmThreadsPerWorker } from '../shardWorkers';
+import { checkOutputDirectory, writeDirectoryAtomically } from '../../lib/io/outputDirectory';
+import { makeDirectories } from '../../lib/io/makeDirectories';
 
 /**
  * Every frame starts from itself (img2img, keeping the motion) and is guided toward --style; with --depth the frames
@@ -56,7 +57,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Writes frames as numbered PNGs (0000.png, ...) into `dir`. */
 async function writeFrames(dir: string, frames: tf.Tensor3D[]): Promise<string[]> {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const files: string[] = [];
   for (const [i, frame] of frames.entries()) {
     const file = path.join(dir, `${frameName(i)}.png`);
@@ -148,6 +149,7 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
     throw new Error('--depth: condition images need a ControlNet (--controlnet <dir>)');
   const style = flags.style ?? (flags.demo ? path.join(packageRoot(), DEMO_STYLE_DIGIT) : undefined);
   if (!style) throw new Error('--style <image> is required');
+  checkOutputDirectory('--out', flags.out, flags.overwrite ?? false);
   if (flags.demo && flags.model) throw new Error('--demo: runs on the embedded digit model (drop --model)');
   // The backend first: the demo's frames are made on it.
   const pipeline = await loadPipelineFromFlags(flags);
@@ -174,106 +176,114 @@ async function runVideo(input: string | undefined, flags: VideoFlags): Promise<v
       style,
       size,
     };
-    await writeAtomically(flags.out, flags.overwrite ?? false, async (tmp) => {
-      const inputFiles = await writeFrames(path.join(tmp, 'input'), inputFrames);
-      await writeGif(path.join(tmp, 'input.gif'), inputFrames, source.fps);
-      const run = async (label: string, runOptions: Partial<GenerateOptions>): Promise<StylizedFrame[]> => {
-        const jobs = frameJobs(
-          inputFiles,
-          runOptions,
-          depth ? { controls: depth, img2img: false } : { img2img: true },
-        );
-        if (flags.workers > 1) {
-          const frames = await stylizeInWorkers(jobs, label, flags);
+    await writeDirectoryAtomically(
+      '--out',
+      flags.out,
+      flags.overwrite ?? false,
+      'stylize-video',
+      async (tmp) => {
+        const inputFiles = await writeFrames(path.join(tmp, 'input'), inputFrames);
+        await writeGif(path.join(tmp, 'input.gif'), inputFrames, source.fps);
+        const run = async (label: string, runOptions: Partial<GenerateOptions>): Promise<StylizedFrame[]> => {
+          const jobs = frameJobs(
+            inputFiles,
+            runOptions,
+            depth ? { controls: depth, img2img: false } : { img2img: true },
+          );
+          if (flags.workers > 1) {
+            const frames = await stylizeInWorkers(jobs, label, flags);
+            held.push(...frames.map((f) => f.image));
+            return frames;
+          }
+          const frames = await stylizeFrames(pipeline, jobs, {
+            batch,
+            crossFrame: flags.crossFrame ?? null,
+            // Every frame repeats the run's warnings: each is said once.
+            onWarning: (message) => {
+              if (warned.has(message)) return;
+              warned.add(message);
+              log(`warning: ${message}`);
+            },
+            onFrame: (frame, done) =>
+              log(
+                `${label} frame ${done}/${jobs.length}: ${(frame.ms / 1000).toFixed(1)} s${frame.loss === null ? '' : `, style loss ${frame.loss.toPrecision(4)}`}`,
+              ),
+          });
           held.push(...frames.map((f) => f.image));
           return frames;
+        };
+        const threads = wasmThreadsPerWorker(flags.workers);
+        const ranOn =
+          flags.workers <= 1
+            ? pipeline.backend.description
+            : `${pipeline.backend.name} in ${flags.workers} worker processes` +
+              (pipeline.backend.name === 'wasm' ? `, ${threads} thread${threads > 1 ? 's' : ''} each` : '');
+        const start = performance.now();
+        const stylized = await run('stylized', options);
+        const elapsedMin = (performance.now() - start) / 60000;
+        await writeFramesAndGif(tmp, 'frames', 'stylized.gif', stylized, source.fps);
+        if (flags.video)
+          writeFfmpegVideo(path.join(tmp, path.basename(flags.video)), path.join(tmp, 'frames'), source.fps);
+        const baseline = flags.baseline ? await run('unguided', { ...options, method: 'none' }) : null;
+        if (baseline) {
+          await writeFramesAndGif(tmp, 'baseline', 'baseline.gif', baseline, source.fps);
         }
-        const frames = await stylizeFrames(pipeline, jobs, {
+        const flickerOf = {
+          input: await flicker(inputFrames),
+          stylized: await flicker(stylized.map((f) => f.image)),
+          baseline: baseline ? await flicker(baseline.map((f) => f.image)) : null,
+        };
+        const report = {
+          tool: 'sag',
+          sagVersion: packageVersion(),
+          createdAt: new Date().toISOString(),
+          argv: process.argv.slice(2),
+          command: 'stylize-video',
+          input: flags.demo
+            ? 'demo (weights/examples/digit-style-4.png, moving)'
+            : path.resolve(input as string),
+          backend: ranOn,
+          frames: stylized.length,
+          fps: source.fps,
           batch,
+          workers: flags.workers,
           crossFrame: flags.crossFrame ?? null,
-          // Every frame repeats the run's warnings: each is said once.
-          onWarning: (message) => {
-            if (warned.has(message)) return;
-            warned.add(message);
-            log(`warning: ${message}`);
+          options: generateOptionsToJson(pipeline.resolveOptions(options, () => undefined)),
+          framesPerMinute: stylized.length / elapsedMin,
+          perFrame: stylized.map((f, i) => ({
+            index: f.index,
+            styleLoss: f.loss,
+            baselineStyleLoss: baseline ? baseline[i].loss : null,
+            ms: Math.round(f.ms),
+          })),
+          // Mean absolute difference between consecutive frames, and relative to the input's.
+          flicker: {
+            ...flickerOf,
+            stylizedRelative: flickerOf.input > 0 ? flickerOf.stylized / flickerOf.input : null,
+            baselineRelative:
+              flickerOf.baseline !== null && flickerOf.input > 0
+                ? flickerOf.baseline / flickerOf.input
+                : null,
           },
-          onFrame: (frame, done) =>
-            log(
-              `${label} frame ${done}/${jobs.length}: ${(frame.ms / 1000).toFixed(1)} s${frame.loss === null ? '' : `, style loss ${frame.loss.toPrecision(4)}`}`,
-            ),
-        });
-        held.push(...frames.map((f) => f.image));
-        return frames;
-      };
-      const threads = wasmThreadsPerWorker(flags.workers);
-      const ranOn =
-        flags.workers <= 1
-          ? pipeline.backend.description
-          : `${pipeline.backend.name} in ${flags.workers} worker processes` +
-            (pipeline.backend.name === 'wasm' ? `, ${threads} thread${threads > 1 ? 's' : ''} each` : '');
-      const start = performance.now();
-      const stylized = await run('stylized', options);
-      const elapsedMin = (performance.now() - start) / 60000;
-      await writeFramesAndGif(tmp, 'frames', 'stylized.gif', stylized, source.fps);
-      if (flags.video)
-        writeFfmpegVideo(path.join(tmp, path.basename(flags.video)), path.join(tmp, 'frames'), source.fps);
-      const baseline = flags.baseline ? await run('unguided', { ...options, method: 'none' }) : null;
-      if (baseline) {
-        await writeFramesAndGif(tmp, 'baseline', 'baseline.gif', baseline, source.fps);
-      }
-      const flickerOf = {
-        input: await flicker(inputFrames),
-        stylized: await flicker(stylized.map((f) => f.image)),
-        baseline: baseline ? await flicker(baseline.map((f) => f.image)) : null,
-      };
-      const report = {
-        tool: 'sag',
-        sagVersion: packageVersion(),
-        createdAt: new Date().toISOString(),
-        argv: process.argv.slice(2),
-        command: 'stylize-video',
-        input: flags.demo
-          ? 'demo (weights/examples/digit-style-4.png, moving)'
-          : path.resolve(input as string),
-        backend: ranOn,
-        frames: stylized.length,
-        fps: source.fps,
-        batch,
-        workers: flags.workers,
-        crossFrame: flags.crossFrame ?? null,
-        options: generateOptionsToJson(pipeline.resolveOptions(options, () => undefined)),
-        framesPerMinute: stylized.length / elapsedMin,
-        perFrame: stylized.map((f, i) => ({
-          index: f.index,
-          styleLoss: f.loss,
-          baselineStyleLoss: baseline ? baseline[i].loss : null,
-          ms: Math.round(f.ms),
-        })),
-        // Mean absolute difference between consecutive frames, and relative to the input's.
-        flicker: {
-          ...flickerOf,
-          stylizedRelative: flickerOf.input > 0 ? flickerOf.stylized / flickerOf.input : null,
-          baselineRelative:
-            flickerOf.baseline !== null && flickerOf.input > 0 ? flickerOf.baseline / flickerOf.input : null,
-        },
-      };
-      fs.writeFileSync(path.join(tmp, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-      log(
-        `wrote ${flags.out}: frames/, stylized.gif${flags.video ? `, ${path.basename(flags.video)}` : ''}, input.gif${baseline ? ', baseline/, baseline.gif' : ''}, report.json`,
-      );
-      log(`${stylized.length} frames at ${report.framesPerMinute.toFixed(1)} frames per minute (${ranOn})`);
-      if (baseline) {
-        const lower = stylized.filter(
-          (f, i) => f.loss !== null && baseline[i].loss !== null && f.loss < (baseline[i].loss as number),
-        ).length;
-        log(`style loss lower than the unguided run's on ${lower} of ${stylized.length} frames`);
-      }
-      const relative = (x: number | null) =>
-        x === null || flickerOf.input === 0 ? '' : ` (${(x / flickerOf.input).toFixed(2)}x the input's)`;
-      log(
-        `flicker (mean |frame - previous|): input ${flickerOf.input.toFixed(4)}, stylized ${flickerOf.stylized.toFixed(4)}${relative(flickerOf.stylized)}${flickerOf.baseline === null ? '' : `, unguided ${flickerOf.baseline.toFixed(4)}${relative(flickerOf.baseline)}`}`,
-      );
-    });
+        };
+        fs.writeFileSync(path.join(tmp, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+        log(
+          `wrote ${flags.out}: frames/, stylized.gif${flags.video ? `, ${path.basename(flags.video)}` : ''}, input.gif${baseline ? ', baseline/, baseline.gif' : ''}, report.json`,
+        );
+        log(`${stylized.length} frames at ${report.framesPerMinute.toFixed(1)} frames per minute (${ranOn})`);
+        if (baseline) {
+          const lower = stylized.filter(
+            (f, i) => f.loss !== null && baseline[i].loss !== null && f.loss < (baseline[i].loss as number),
+          ).length;
+          log(`style loss lower than the unguided run's on ${lower} of ${stylized.length} frames`);
+        }
+        const relative = (x: number | null) =>
+          x === null || flickerOf.input === 0 ? '' : ` (${(x / flickerOf.input).toFixed(2)}x the input's)`;
+        log(
+          `flicker (mean |frame - previous|): input ${flickerOf.input.toFixed(4)}, stylized ${flickerOf.stylized.toFixed(4)}${relative(flickerOf.stylized)}${flickerOf.baseline === null ? '' : `, unguided ${flickerOf.baseline.toFixed(4)}${relative(flickerOf.baseline)}`}`,
+        );
+      },
+    );
   } finally {
     tf.dispose(held);
     pipeline.dispose();
@@ -326,7 +336,7 @@ export function stylizeVideoCommand(): Command {
         '--video <file.mp4|file.webm>',
         'also write the stylized frames as a video file in --out (needs ffmpeg)',
       )
-      .option('--overwrite', 'replace an existing output folder')
+      .option('--overwrite', 'replace an output folder that sag wrote (never a folder holding anything else)')
       .option('--model <dir>', "a 'sag convert sd' directory (default: the embedded digit model)")
       .option('--clip <dir>', "a 'sag convert clip' directory (the style loss of Stable Diffusion models)")
       .option(

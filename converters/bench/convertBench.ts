@@ -8,6 +8,7 @@ import { parseUnetConfig } from '../sd/unetGraph';
 import { unetParameterShapes } from '../sd/unetParameters';
 import { seededUniform, writeSafetensors } from '../weights/safetensorsWriter';
 import { SD_V15_UNET_CONFIG } from './sdV15UnetConfig';
+import { makeDirectories } from '../../lib/io/makeDirectories';
 
 export interface ConvertBenchRow {
   model: string;
@@ -28,7 +29,7 @@ export function writeSyntheticUnet(
   config: Record<string, unknown>,
   seed = 0,
 ): { bytes: number; parameters: number } {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
   const shapes = unetParameterShapes(parseUnetConfig(config, 'synthetic UNet config'));
   let parameters = 0;

@@ -6,6 +6,7 @@ import { GraphBuilder } from './graphBuilder';
 import { checkGraph, formatHistogram } from './graphCheck';
 import { NnLayers } from './nnLayers';
 import { WeightShardWriter } from './weightShardWriter';
+import { makeDirectories } from '../../lib/io/makeDirectories';
 
 export interface WriteGraphModelOptions {
   dtype: 'float32' | 'float16';
@@ -33,7 +34,7 @@ export function writeGraphModel(
   options: WriteGraphModelOptions,
   build: (nn: NnLayers) => void,
 ): WrittenGraphModel {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectories(dir);
   const writer = new WeightShardWriter(dir);
   const g = new GraphBuilder(writer, options.dtype);
   const nn = new NnLayers(g, weights, options.fusedOps ?? true);

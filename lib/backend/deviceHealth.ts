@@ -1,3 +1,5 @@
+import { RunFailedError } from '../runFailure';
+
 /**
  * Errors the GPU device reported asynchronously (WebGPU validation errors, out-of-memory, device loss). WebGPU
  * does not throw where a bad shader or an invalid command is submitted: it reports later, and every command after
@@ -16,7 +18,9 @@ export function recordDeviceError(kind: string, message: string): void {
 export function assertDeviceHealthy(): void {
   if (firstError === null) return;
   const more = count > 1 ? ` (and ${count - 1} later error${count > 2 ? 's' : ''})` : '';
-  throw new Error(`the GPU device reported an error; results since then are invalid: ${firstError}${more}`);
+  throw new RunFailedError(
+    `the GPU device reported an error; results since then are invalid: ${firstError}${more}`,
+  );
 }
 
 /** For tests that provoke an error on purpose. */

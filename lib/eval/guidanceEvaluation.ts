@@ -63,7 +63,6 @@ export async function runGuidanceGrid(
   const cells = gridCells(spec).filter(
     (_, i) => !options.shard || i % options.shard.count === options.shard.index,
   );
-  fs.mkdirSync(path.join(options.outDir, 'cells'), { recursive: true });
   const results: GuidanceCellResult[] = [];
   for (const [i, cell] of cells.entries()) {
     const fingerprint = cellFingerprint(cell, options.models);

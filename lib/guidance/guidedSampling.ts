@@ -9,6 +9,7 @@ import { MainSampler, SamplerState, disposeSamplerState } from '../samplers';
 import { tidyResult } from '../tidyResult';
 import { GuidanceSettings, usesOneStepEstimate } from './guidanceSettings';
 import { guidanceStepSize, rms } from './rho';
+import { RunFailedError } from '../runFailure';
 
 /** What happened at one (main step, repeat). */
 export interface StepRecord {
@@ -78,7 +79,7 @@ function finiteFlag(x: tf.Tensor): tf.Scalar {
 
 function failIfNotFinite(flag: number, what: string, step: number, method: string): void {
   if (flag !== 1)
-    throw new Error(
+    throw new RunFailedError(
       `NaN or Inf in the ${what} at main step ${step} (method ${method}); lower --rho-scale or check the models`,
     );
 }

@@ -1,10 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
-
-function errorCode(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  return e.code ? `${e.code}` : e instanceof Error ? e.message.split('\n')[0] : String(error);
-}
+import { fileErrorText } from './fileErrors';
+import { makeDirectories } from './makeDirectories';
+import { probeWritableFolder } from './writableFolder';
 
 /** ['.png', '.jpg', '.jpeg'] -> '.png, .jpg or .jpeg'. */
 function listed(items: string[]): string {
@@ -13,9 +11,9 @@ function listed(items: string[]): string {
 
 /**
  * Checks, before any work, that `file` can be written: its extension is one of `extensions`, it is not a
- * directory, and a file can really be created in its directory (probed by creating and removing one, which is
- * the only check that holds for root and for special file systems such as /proc). Missing parent directories
- * are created, as the final write would. Errors name `flag` and the user's path.
+ * directory, and its directory can be written (probed in the deepest part of the path that exists, which is the
+ * only check that holds for root and for special file systems such as /proc). Creates nothing: missing parent
+ * folders are made by the final write. Errors name `flag` and the user's path.
  */
 export function checkOutputPath(flag: string, file: string, extensions: string[]): void {
   const ext = path.extname(file).toLowerCase();
@@ -23,15 +21,27 @@ export function checkOutputPath(flag: string, file: string, extensions: string[]
     throw new Error(`${flag} ${file}: expected a ${listed(extensions)} file name`);
   if (fs.existsSync(file) && fs.statSync(file).isDirectory())
     throw new Error(`${flag} ${file}: is a directory, expected a file name`);
+  if (fs.existsSync(file) && !fs.statSync(file).isFile())
+    throw new Error(`${flag} ${file}: is not a regular file, expected a file name`);
   const dir = path.dirname(path.resolve(file));
-  const probe = path.join(dir, `.${path.basename(file)}.${process.pid}.probe`);
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(probe, '');
+    probeWritableFolder(dir);
   } catch (error) {
-    throw new Error(`${flag} ${file}: cannot write in ${dir} (${errorCode(error)})`);
-  } finally {
-    fs.rmSync(probe, { force: true });
+    throw new Error(`${flag} ${file}: cannot write in ${path.dirname(file)} (${fileErrorText(error)})`);
+  }
+}
+
+/**
+ * Checks, before any work, that files can be written into the folder `dir` (which may not exist yet): it is not a
+ * file, and it (or the deepest part of its path that exists) can be written. Creates nothing.
+ */
+export function checkOutputFolder(flag: string, dir: string): void {
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory())
+    throw new Error(`${flag} ${dir}: is a file, expected a folder`);
+  try {
+    probeWritableFolder(dir);
+  } catch (error) {
+    throw new Error(`${flag} ${dir}: cannot write there (${fileErrorText(error)})`);
   }
 }
 
@@ -54,11 +64,11 @@ export function writeFilesTogether(outputs: OutputFile[]): void {
       const dir = path.dirname(path.resolve(output.file));
       const tmp = path.join(dir, `.${path.basename(output.file)}.${process.pid}.tmp`);
       try {
-        fs.mkdirSync(dir, { recursive: true });
+        makeDirectories(dir);
         staged.push({ tmp, file: output.file });
         fs.writeFileSync(tmp, output.data);
       } catch (error) {
-        throw new Error(`${output.flag} ${output.file}: cannot write (${errorCode(error)})`);
+        throw new Error(`${output.flag} ${output.file}: cannot write (${fileErrorText(error)})`);
       }
     }
     for (const { tmp, file } of staged) fs.renameSync(tmp, file);

@@ -26,6 +26,51 @@ describe('output paths are checked before any work, and nothing partial is left'
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  test('outputs under a folder that cannot exist (a pseudo file system) fail at once, with one line each', async () => {
+    const dir = makeTempDir('outputs');
+    const cases: [string[], RegExp][] = [
+      [
+        [...quick, '--out', '/proc/sub/x.png'],
+        /^sag: error: --out \/proc\/sub\/x.png: cannot write in \/proc\/sub \(/,
+      ],
+      [
+        [...quick, '--out', path.join(dir, 'x.png'), '--report', '/proc/sub/r.json'],
+        /^sag: error: --report \/proc\/sub\/r.json: cannot write in \/proc\/sub \(/,
+      ],
+      [
+        ['stylize-video', '--demo', '--frames', '1', '--steps', '2', '--out', '/proc/sub/v'],
+        /^sag: error: --out \/proc\/sub\/v: cannot create a folder there \(/,
+      ],
+      [
+        ['eval', 'estimate', '--samples', '2', '--out-dir', '/proc/est'],
+        /^sag: error: --out-dir \/proc\/est: cannot write there/,
+      ],
+      [
+        ['eval', 'guidance', '--out-dir', '/proc/evg'],
+        /^sag: error: --out-dir \/proc\/evg: cannot write there/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const start = Date.now();
+      const run = await runCli(args);
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1); // failed before a model loaded
+      expect(Date.now() - start).toBeLessThan(5000);
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('eval guidance that fails on a bad target leaves no folder behind', async () => {
+    const dir = makeTempDir('outputs');
+    const out = path.join(dir, 'evg');
+    const run = await runCli(['eval', 'guidance', '--targets', '11', '--num', '1', '--out-dir', out]);
+    expect(run.code).toBe(2);
+    expect(fs.existsSync(out)).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   test('wrong extensions and a directory as --out are refused', async () => {
     const dir = makeTempDir('outputs');
     expect((await runCli([...quick, '--out', path.join(dir, 'x.gif')])).stderr).toMatch(

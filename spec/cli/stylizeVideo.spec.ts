@@ -149,6 +149,32 @@ describe('sag stylize-video', () => {
     }
   }, 240_000);
 
+  test("--overwrite replaces the folder sag wrote, and never a folder or file of the user's", async () => {
+    const mine = path.join(tmp, 'my-folder');
+    fs.mkdirSync(path.join(mine, 'keep'), { recursive: true });
+    fs.writeFileSync(path.join(mine, 'keep', 'notes.txt'), 'notes');
+    fs.writeFileSync(path.join(mine, 'mydata.csv'), 'a,b\n');
+    const refused = await runCli(demoArgs(1, 2, mine, '--overwrite'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^sag: error: --out .*my-folder: was not written by sag/);
+    expect(refused.stderr).not.toMatch(/backend:/); // refused before the model loaded
+    expect(fs.readFileSync(path.join(mine, 'keep', 'notes.txt'), 'utf8')).toBe('notes');
+    expect(fs.readFileSync(path.join(mine, 'mydata.csv'), 'utf8')).toBe('a,b\n');
+
+    const file = path.join(tmp, 'a-file');
+    fs.writeFileSync(file, 'precious');
+    const onFile = await runCli(demoArgs(1, 2, file, '--overwrite'));
+    expect(onFile.stderr).toMatch(/a-file: is a file, expected a folder name/);
+    expect(fs.readFileSync(file, 'utf8')).toBe('precious');
+
+    const out = path.join(tmp, 'rewritten');
+    expect((await runCli(demoArgs(1, 2, out))).code).toBe(0);
+    expect((await runCli(demoArgs(1, 2, out))).stderr).toMatch(/already exists \(pass --overwrite/);
+    expect((await runCli(demoArgs(1, 2, out, '--overwrite'))).code).toBe(0);
+    expect(fs.readdirSync(out)).toContain('report.json');
+    expect(fs.statSync(out).mode & 0o777).toBe(0o777 & ~process.umask());
+  }, 120_000);
+
   test('bad inputs: one line naming the input, no output folder', async () => {
     const out = path.join(tmp, 'bad');
     const cases: [string[], string][] = [

@@ -152,3 +152,22 @@ test('the CLI prints one error line and exits with code 2', async () => {
   expect(missingOut.code).toBe(2);
   expect(missingOut.stderr).toMatch(/required option '--out <dir>' not specified/);
 });
+
+test("convert --overwrite replaces a model sag converted, never a folder of the user's", async () => {
+  const onnx = path.join(repoFixtureDir(), 'arcface-tiny', 'model.onnx');
+  const mine = path.join(tmp, 'mine');
+  fs.mkdirSync(mine);
+  fs.writeFileSync(path.join(mine, 'mydata.csv'), 'a,b\n');
+  const refused = await runCli(['convert', 'arcface', onnx, '--out', mine, '--overwrite']);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/^sag: error: --out .*mine: was not written by sag/);
+  expect(fs.readdirSync(mine)).toEqual(['mydata.csv']);
+
+  const out = path.join(tmp, 'arcface');
+  expect((await runCli(['convert', 'arcface', onnx, '--out', out])).code).toBe(0);
+  const again = await runCli(['convert', 'arcface', onnx, '--out', out]);
+  expect(again.stderr).toMatch(/already exists \(pass --overwrite/);
+  expect((await runCli(['convert', 'arcface', onnx, '--out', out, '--overwrite'])).code).toBe(0);
+  expect(fs.readdirSync(out)).toContain('sag.json');
+  expect(fs.readdirSync(tmp).sort()).toEqual(['arcface', 'mine']);
+});
