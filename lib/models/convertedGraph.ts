@@ -5,6 +5,7 @@ import { FRAME_MIX_INPUT, frameMixMatrix } from './frameMix';
 import { graphModelHandler } from './loadGraphModelDir';
 import { TopologyNode } from './penultimateNode';
 import { useVjpGraphs } from './vjpGraphSwitch';
+import { RecordedGraphRuns } from '../recorded/recordedGraphRuns';
 
 /** What a converted model.json records about its VJP graph (userDefinedMetadata.sagVjp). */
 export interface VjpGraphInfo {
@@ -30,6 +31,8 @@ const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 /** A converted graph model with named inputs and outputs. Execute is synchronous (usable under tf.grad). */
 export class ConvertedGraph {
   private readonly inputNames: Set<string>;
+  /** On webgpu, runs are recorded once per input shape and replayed (see lib/recorded). */
+  private readonly recordedRuns = new RecordedGraphRuns();
 
   private constructor(
     readonly dir: string,
@@ -158,17 +161,26 @@ export class ConvertedGraph {
         ? frameMixMatrix(null, inputs.sample.shape[0])
         : null;
     try {
-      const result = this.model.execute(
+      return this.recordedRuns.execute(
         identity ? { ...inputs, [FRAME_MIX_INPUT]: identity } : inputs,
         outputs,
+        (feeds) => {
+          const result = this.model.execute(feeds, outputs);
+          return Array.isArray(result) ? result : [result];
+        },
       );
-      return Array.isArray(result) ? result : [result];
     } finally {
       identity?.dispose();
     }
   }
 
+  /** GPU memory held by this graph's recorded runs, bytes. */
+  get recordedBytes(): number {
+    return this.recordedRuns.heldBytes;
+  }
+
   dispose(): void {
+    this.recordedRuns.dispose();
     this.model.dispose();
   }
 }

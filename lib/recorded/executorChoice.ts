@@ -1,0 +1,55 @@
+/**
+ * How converted graphs run on webgpu: 'recorded' (the default) records a graph's dispatches on its first run for
+ * each input shape and replays them after; 'tfjs' runs every op through tfjs as it comes. Other backends always
+ * run graphs through tfjs.
+ */
+export const GRAPH_EXECUTORS = ['recorded', 'tfjs'] as const;
+export type GraphExecutor = (typeof GRAPH_EXECUTORS)[number];
+
+let chosen: GraphExecutor = 'recorded';
+
+export function setGraphExecutor(executor: GraphExecutor): void {
+  if (!GRAPH_EXECUTORS.includes(executor))
+    throw new Error(`executor: expected one of ${GRAPH_EXECUTORS.join(', ')}, got ${String(executor)}`);
+  chosen = executor;
+}
+
+export function graphExecutor(): GraphExecutor {
+  return chosen;
+}
+
+/** What the recorded executor did since the process started (or since `resetRecordedExecutorStats`). */
+export interface RecordedExecutorStats {
+  recordings: number;
+  /** Graph runs that could not be recorded, with the first reason. */
+  refusals: number;
+  refusalReason: string | null;
+  replays: number;
+  /** Dispatches issued by replays. */
+  dispatches: number;
+  /** CPU time spent issuing replays (encoding and submitting), ms. */
+  issueMs: number;
+  /** GPU memory the live recordings hold (their slots, intermediates and uniforms), bytes. */
+  heldBytes: number;
+}
+
+export const recordedExecutorStats: RecordedExecutorStats = {
+  recordings: 0,
+  refusals: 0,
+  refusalReason: null,
+  replays: 0,
+  dispatches: 0,
+  issueMs: 0,
+  heldBytes: 0,
+};
+
+export function resetRecordedExecutorStats(): void {
+  Object.assign(recordedExecutorStats, {
+    recordings: 0,
+    refusals: 0,
+    refusalReason: null,
+    replays: 0,
+    dispatches: 0,
+    issueMs: 0,
+  });
+}

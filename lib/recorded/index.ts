@@ -1,0 +1,9 @@
+export {
+  GRAPH_EXECUTORS,
+  type GraphExecutor,
+  graphExecutor,
+  recordedExecutorStats,
+  resetRecordedExecutorStats,
+  setGraphExecutor,
+} from './executorChoice';
+export { RecordedGraphRuns } from './recordedGraphRuns';
