@@ -15,16 +15,21 @@ export function flushTfjsCommands(gpu: WebgpuInternals): void {
 export function tensorOnBuffer(
   gpu: WebgpuInternals,
   buffer: GpuBufferLike,
-  shape: number[],
-  dtype: tf.DataType,
+  slot: { shape: number[]; dtype: tf.DataType; bufferDtype: tf.DataType },
   external: boolean,
 ): tf.Tensor {
-  const info = gpu.makeTensorInfo(shape, dtype);
+  const { shape, dtype } = slot;
+  const info = gpu.makeTensorInfo(shape, slot.bufferDtype);
   const data = gpu.tensorMap.get(info.dataId);
   if (!data) throw new Error('recorded executor: tfjs did not register a tensor it made');
   data.resource = buffer;
   data.external = external;
-  return tf.engine().makeTensorFromTensorInfo(info);
+  return tf.engine().makeTensorFromTensorInfo({ dataId: info.dataId, shape, dtype });
+}
+
+/** The dtype of the values in a tensor's buffer (see RecordedSlot.bufferDtype). */
+export function bufferDtypeOf(gpu: WebgpuInternals, tensor: tf.Tensor): tf.DataType {
+  return gpu.tensorMap.get(tensor.dataId)?.dtype ?? tensor.dtype;
 }
 
 /** The GPU buffer holding a tensor's values, uploading CPU values first. */
@@ -63,7 +68,7 @@ export function copiesOf(
     return { buffer, slot };
   });
   gpu.device.queue.submit([encoder.finish()]);
-  return copies.map(({ buffer, slot }) => tensorOnBuffer(gpu, buffer, slot.shape, slot.dtype, false));
+  return copies.map(({ buffer, slot }) => tensorOnBuffer(gpu, buffer, slot, false));
 }
 
 /** Moves `buffer` from tfjs's free list back to its used list: from now on only its new owner uses it. */
@@ -80,6 +85,16 @@ function takeFromFreeList(gpu: WebgpuInternals, buffer: GpuBufferLike): boolean 
   manager.numUsedBuffers++;
   manager.numBytesUsed += buffer.size;
   return true;
+}
+
+/** Gives a buffer taken by `takeFromFreeList` (or never released) back to tfjs's pool. */
+function returnToPool(gpu: WebgpuInternals, buffer: GpuBufferLike): void {
+  gpu.bufferManager.releaseBuffer(buffer);
+}
+
+function slotsOwn(slots: Map<string, RecordedSlot>, buffer: GpuBufferLike): boolean {
+  for (const slot of slots.values()) if (slot.buffer === buffer) return true;
+  return false;
 }
 
 export interface RecordingResult {
@@ -111,11 +126,17 @@ export function recordDispatches(
     const bytes = slotBytes(tensor.shape);
     const buffer = manager.acquireBuffer(bytes, SLOT_USAGE);
     if (bytes > 0) encoder.copyBufferToBuffer(sources[name], 0, buffer, 0, bytes);
-    slots.set(name, { buffer, bytes, shape: tensor.shape, dtype: tensor.dtype });
+    slots.set(name, {
+      buffer,
+      bytes,
+      shape: tensor.shape,
+      dtype: tensor.dtype,
+      bufferDtype: bufferDtypeOf(gpu, tensor),
+    });
   }
   gpu.device.queue.submit([encoder.finish()]);
   const feeds = Object.fromEntries(
-    [...slots].map(([name, slot]) => [name, tensorOnBuffer(gpu, slot.buffer, slot.shape, slot.dtype, true)]),
+    [...slots].map(([name, slot]) => [name, tensorOnBuffer(gpu, slot.buffer, slot, true)]),
   );
 
   const acquired = new Set<GpuBufferLike>();
@@ -133,7 +154,11 @@ export function recordDispatches(
       'acquireBuffer',
       (original) =>
         (size, usage, mappedAtCreation = false, reuse = true) => {
-          const buffer = original(size, usage, mappedAtCreation, reuse);
+          // An upload gets a new buffer: a pooled one may be a buffer a recorded dispatch writes, which would then
+          // overwrite the uploaded values (a weight) on every replay.
+          const buffer = original(size, usage, mappedAtCreation, reuse && !mappedAtCreation);
+          // tfjs's pool makes its free list for a size only when it reuses; its release expects one.
+          if (!manager.freeBuffers.has(bufferKey(buffer))) manager.freeBuffers.set(bufferKey(buffer), []);
           acquired.add(buffer);
           if (mappedAtCreation) pinned.add(buffer);
           return buffer;
@@ -204,34 +229,48 @@ export function recordDispatches(
         bytes: slotBytes(tensor.shape),
         shape: tensor.shape,
         dtype: tensor.dtype,
+        bufferDtype: bufferDtypeOf(gpu, tensor),
       };
     }
     const isSlot = [...slots.values()].some((s) => s.buffer === buffer);
     if (!acquired.has(buffer) && !isSlot)
       refusal ??= 'an output is a tensor that existed before the run (a weight)';
-    return { buffer, bytes: slotBytes(tensor.shape), shape: tensor.shape, dtype: tensor.dtype };
+    return {
+      buffer,
+      bytes: slotBytes(tensor.shape),
+      shape: tensor.shape,
+      dtype: tensor.dtype,
+      bufferDtype: bufferDtypeOf(gpu, tensor),
+    };
   });
+  const owned = new Set<GpuBufferLike>();
+  if (refusal === null) {
+    // The outputs' buffers stay with the recording: their tensors give them up without releasing them.
+    for (const tensor of outputs) {
+      const data = gpu.tensorMap.get(tensor.dataId);
+      if (data) data.external = true;
+    }
+    for (const slot of slots.values()) owned.add(slot.buffer);
+    for (const slot of outputSlots) owned.add(slot.buffer);
+    for (const buffer of held) owned.add(buffer);
+    for (const buffer of new Set([...acquired, ...referenced]))
+      if (!owned.has(buffer) && takeFromFreeList(gpu, buffer)) owned.add(buffer);
+    // A buffer the run made and wrote that a live tensor still holds would go back to the pool when that tensor
+    // is disposed, and be written by others between replays.
+    for (const buffer of referenced)
+      if (acquired.has(buffer) && !pinned.has(buffer) && !owned.has(buffer))
+        refusal = 'a tensor made by the run outlives it';
+  }
+  // Copied only now: a pooled buffer the recording holds must not become the caller's.
   const copies = copiesOf(gpu, outputSlots);
-
-  if (refusal !== null) {
-    tf.dispose(outputs);
-    tf.dispose(Object.values(feeds));
-    for (const slot of slots.values()) manager.releaseBuffer(slot.buffer);
-    for (const buffer of held) manager.releaseBuffer(buffer);
-    return { outputs: copies, recording: null, refusal };
-  }
-  // The outputs' buffers stay with the recording: their tensors give them up without releasing them.
-  for (const tensor of outputs) {
-    const data = gpu.tensorMap.get(tensor.dataId);
-    if (data) data.external = true;
-  }
   tf.dispose(outputs);
   tf.dispose(Object.values(feeds));
-  const owned = new Set<GpuBufferLike>([...slots.values()].map((s) => s.buffer));
-  for (const slot of outputSlots) owned.add(slot.buffer);
-  for (const buffer of held) owned.add(buffer);
-  for (const buffer of new Set([...acquired, ...referenced]))
-    if (!owned.has(buffer) && takeFromFreeList(gpu, buffer)) owned.add(buffer);
+  if (refusal !== null) {
+    for (const buffer of owned) if (!slotsOwn(slots, buffer)) returnToPool(gpu, buffer);
+    for (const slot of slots.values()) manager.releaseBuffer(slot.buffer);
+    for (const buffer of held) if (!owned.has(buffer)) manager.releaseBuffer(buffer);
+    return { outputs: copies, recording: null, refusal };
+  }
   const ownedList = [...owned];
   return {
     outputs: copies,

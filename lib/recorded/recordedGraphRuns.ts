@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { graphExecutor, recordedExecutorStats } from './executorChoice';
-import { recordDispatches } from './recordDispatches';
+import { bufferDtypeOf, recordDispatches } from './recordDispatches';
 import { DispatchRecording, inputSignature } from './recording';
 import { replayRecording } from './replayRecording';
 import { webgpuInternalsOf } from './webgpuInternals';
@@ -29,7 +29,7 @@ export class RecordedGraphRuns {
   ): tf.Tensor[] {
     const gpu = graphExecutor() === 'recorded' && !tapeIsOn() ? webgpuInternalsOf() : null;
     if (!gpu) return run(inputs);
-    const signature = inputSignature(inputs, outputs);
+    const signature = inputSignature(inputs, outputs, (tensor) => bufferDtypeOf(gpu, tensor));
     const known = this.recordings.get(signature);
     if (known && 'refused' in known) return run(inputs);
     if (known) {

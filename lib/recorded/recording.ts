@@ -14,6 +14,11 @@ export interface RecordedSlot {
   bytes: number;
   shape: number[];
   dtype: tf.DataType;
+  /**
+   * The dtype of the values in the buffer, which tfjs's shaders read by: tfjs's webgpu cast from int32 to float32
+   * keeps the int32 values and changes only the tensor's dtype.
+   */
+  bufferDtype: tf.DataType;
 }
 
 /**
@@ -36,9 +41,16 @@ export function slotBytes(shape: number[]): number {
 }
 
 /** The shapes and dtypes of a call's inputs, in name order: a recording replays only for the same signature. */
-export function inputSignature(inputs: Record<string, tf.Tensor>, outputs: string[]): string {
+export function inputSignature(
+  inputs: Record<string, tf.Tensor>,
+  outputs: string[],
+  bufferDtype: (tensor: tf.Tensor) => tf.DataType,
+): string {
   const parts = Object.keys(inputs)
     .sort()
-    .map((name) => `${name}:${inputs[name].dtype}[${inputs[name].shape.join(',')}]`);
+    .map((name) => {
+      const t = inputs[name];
+      return `${name}:${t.dtype}/${bufferDtype(t)}[${t.shape.join(',')}]`;
+    });
   return `${parts.join(';')}->${outputs.join(',')}`;
 }

@@ -28,9 +28,10 @@ type Runner = (fixture: FixtureCase, file: SafetensorsFile) => Promise<void>;
 /**
  * Every model case of the fixture manifest ($SAG_FIXTURES), run through the converted models on `backend` (default:
  * the test backend, wasm or $SAG_TEST_BACKEND). The 'scheduler' component is handled in schedulerCases.spec.ts.
- * Reads are asynchronous, so the same cases run on webgpu.
+ * Reads are asynchronous, so the same cases run on webgpu. With `passes` > 1 each case runs that many times on the
+ * same loaded models (on webgpu the first run of a graph records it, later runs replay the recording).
  */
-export function defineModelParityCases(backend?: BackendChoice): void {
+export function defineModelParityCases(backend?: BackendChoice, passes = 1): void {
   const manifest = readManifest();
   const tolerance = manifest.tolerance.relative_l2;
   const models = new FixtureModels();
@@ -261,6 +262,6 @@ export function defineModelParityCases(backend?: BackendChoice): void {
 
   test.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, fixture) => {
     const runner = runners[fixture.component];
-    await withTensors(fixture, (file) => runner(fixture, file));
+    for (let pass = 0; pass < passes; pass++) await withTensors(fixture, (file) => runner(fixture, file));
   });
 }
