@@ -7,6 +7,7 @@ import { runReportJson } from '../lib/io/runReport';
 import { generateOptionsToJson } from '../lib/options/optionsJson';
 import { packageVersion } from '../lib/packageRoot';
 import { GenerateResult } from '../lib/pipeline/pipeline';
+import { graphExecutor, recordedExecutorStats } from '../lib/recorded';
 
 export interface MethodRun {
   method: GuidanceMethod;
@@ -50,6 +51,31 @@ export async function composeOutputImage(runs: MethodRun[], upscale: number): Pr
   }
 }
 
+/**
+ * How converted graphs ran: the executor, and on webgpu what the recorded executor did and the GPU memory its
+ * recordings hold (the run's GPU memory beyond tfjs's pool).
+ */
+function graphExecutorReport(): Record<string, unknown> {
+  const onWebgpu = tf.getBackend() === 'webgpu';
+  if (!onWebgpu || graphExecutor() === 'tfjs')
+    return { executor: onWebgpu ? 'tfjs' : `tfjs (${tf.getBackend()})` };
+  const stats = recordedExecutorStats;
+  return {
+    executor: 'recorded',
+    recordings: stats.recordings,
+    replays: stats.replays,
+    dispatchesReplayed: stats.dispatches,
+    issueMs: Math.round(stats.issueMs),
+    recordedMiB: Number((stats.heldBytes / 2 ** 20).toFixed(1)),
+    gpuAllocatedMiB: Number(
+      (((tf.memory() as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? 0) / 2 ** 20).toFixed(
+        1,
+      ),
+    ),
+    notRecorded: stats.refusals ? { runs: stats.refusals, firstReason: stats.refusalReason } : null,
+  };
+}
+
 export interface ReportContext {
   command: string;
   out: string;
@@ -69,6 +95,7 @@ export function generationReport(context: ReportContext, runs: MethodRun[]): str
     command: context.command,
     output: path.resolve(context.out),
     backend: context.backendDescription,
+    graphExecutor: graphExecutorReport(),
     models: context.models,
     settingSources: context.settingSources,
     runs: runs.map(({ method, result }) => ({

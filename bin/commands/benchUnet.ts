@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 import { GRADIENT_METHODS } from '../../lib/adjoint';
+import { GRAPH_EXECUTORS } from '../../lib/recorded';
 import { BACKEND_CHOICES, parseBackendChoice, startBackend } from '../../lib/backend';
 import { formatKernelProfile } from '../../lib/bench/kernelProfile';
 import { formatUnetBenchTable, profileUnet, runUnetBench } from '../../lib/bench/unetBench';
@@ -65,6 +66,12 @@ export function benchUnetCommand(): Command {
     )
     .option('--no-vjp-graph', "skip the UNet's VJP graph (its rows: input VJP and symplectic through it)")
 
+    .option(
+      '--executor <list>',
+      `how converted graphs run on webgpu, each in turn: ${GRAPH_EXECUTORS.join(', ')} (recorded: dispatches recorded once per input shape and replayed; tfjs: every op issued by tfjs)`,
+      parseChoiceList('--executor', GRAPH_EXECUTORS),
+      ['recorded'],
+    )
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
@@ -97,11 +104,12 @@ export function benchUnetCommand(): Command {
             methods: opts.methods,
             repeats: opts.repeats,
             timestep: opts.timestep,
+            executors: opts.executor,
             onRow: opts.json
               ? undefined
               : (r) =>
                   process.stderr.write(
-                    `  ${r.operation} ${r.method ?? ''} n=${r.n ?? '-'} b=${r.batch}: ${r.ms.toFixed(1)} ms\n`,
+                    `  ${r.operation} ${r.method ?? ''} n=${r.n ?? '-'} b=${r.batch} (${r.executor}): ${r.ms.toFixed(1)} ms\n`,
                   ),
           });
           const shapes = {

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import { Command, Option } from 'commander';
 import { BACKEND_CHOICES, parseBackendChoice } from '../../lib/backend';
+import { GRAPH_EXECUTORS, GraphExecutor, setGraphExecutor } from '../../lib/recorded';
 import { GUIDANCE_METHODS, GuidanceMethod } from '../../lib/guidance/guidanceSettings';
 import { RecordedGeneration, formatParameters, parseParameters } from '../../lib/io/generationParameters';
 import { encodeImage, imageFormatForPath } from '../../lib/io/imageFile';
@@ -46,6 +47,7 @@ interface CliFlags extends ModelFlags, Partial<GenerateOptions> {
   progress?: boolean;
   compare?: GuidanceMethod[];
   backend: string;
+  executor: GraphExecutor;
 }
 
 type SettingSource = 'flag' | 'recorded (--from)' | 'preset' | 'model sag.json' | 'default';
@@ -93,6 +95,14 @@ function addRunFlags(command: Command): Command {
     )
     .addOption(
       new Option('--backend <name>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--executor <name>',
+        'how converted graphs run on webgpu: recorded (recorded once per input shape, then replayed) or tfjs (every op issued by tfjs)',
+      )
+        .choices([...GRAPH_EXECUTORS])
+        .default('recorded'),
     );
 }
 
@@ -149,6 +159,7 @@ async function runGenerate(
   checkOutputPath('--out', flags.out, ['.png', '.jpg', '.jpeg']);
   if (flags.report) checkOutputPath('--report', flags.report, ['.json']);
   const models = Object.fromEntries(MODEL_FLAGS.map((k) => [k, flags[k]])) as ModelFlags;
+  setGraphExecutor(flags.executor);
   const pipeline = await Pipeline.load({ ...models, backend: parseBackendChoice(flags.backend) });
   if (recorded && recorded.recorded.backend !== pipeline.backend.name)
     process.stderr.write(

@@ -93,6 +93,17 @@ export function stopWebgpuDevice(): void {
   shared.lostWatched = false;
 }
 
+/**
+ * Dawn's instance flags from SAG_DAWN_FLAGS (comma-separated). `backend=null` gives Dawn's null adapter, which
+ * executes nothing: benchmarks then measure only the CPU cost of issuing work, at any model size, without a GPU.
+ */
+function dawnFlags(): string[] {
+  return (process.env.SAG_DAWN_FLAGS ?? '')
+    .split(',')
+    .map((flag) => flag.trim())
+    .filter((flag) => flag.length > 0);
+}
+
 /** Installs Dawn's WebGPU globals and navigator.gpu, once; returns the shared state or why it is missing. */
 function installWebgpuGlobals(): SharedDawn | string {
   let dawn: DawnModule;
@@ -103,7 +114,7 @@ function installWebgpuGlobals(): SharedDawn | string {
   }
   const g = globalThis as unknown as { navigator?: { gpu?: GpuLike } };
   const holder = dawn.create as DawnModule['create'] & { [SHARED]?: SharedDawn };
-  if (!holder[SHARED]) holder[SHARED] = { gpu: g.navigator?.gpu ?? (dawn.create([]) as GpuLike) };
+  if (!holder[SHARED]) holder[SHARED] = { gpu: g.navigator?.gpu ?? (dawn.create(dawnFlags()) as GpuLike) };
   const shared = holder[SHARED];
   if (g.navigator?.gpu !== shared.gpu) {
     Object.assign(globalThis, dawn.globals);

@@ -10,6 +10,13 @@ import { measurePeakBytes, syncOnTensor } from './peakMemory';
 import { formatTextTable } from './textTable';
 import { medianTensorTime } from './timing';
 import { TimedRow } from './variantsBench';
+import {
+  GraphExecutor,
+  countDispatches,
+  graphExecutor,
+  recordedExecutorStats,
+  setGraphExecutor,
+} from '../recorded';
 
 export interface UnetBenchOptions {
   /** The converted UNet graph (inputs sample, timestep, encoder_hidden_states). */
@@ -25,6 +32,8 @@ export interface UnetBenchOptions {
   repeats: number;
   /** Where the n-step estimate starts (the PyTorch anchor uses 700). */
   timestep: number;
+  /** How the graphs run on webgpu: every row once per executor, in turns (default: the current one). */
+  executors?: GraphExecutor[];
   onRow?: (row: UnetBenchRow) => void;
 }
 
@@ -35,6 +44,14 @@ export interface UnetBenchRow {
   /** The gradient method, with ', VJP graph' when the UNet's VJP graph computed the network VJPs. */
   method: string | null;
   ms: number;
+  /** How converted graphs ran ('recorded' or 'tfjs'; only webgpu records). */
+  executor: GraphExecutor;
+  /** Compute dispatches of one run (webgpu only; null elsewhere). */
+  launches: number | null;
+  /** CPU time of one run until it returned, all of its work issued (the GPU may still be busy), ms. */
+  issueMs: number;
+  /** GPU memory held by the recordings of the recorded executor after the row, bytes. */
+  recordedBytes: number;
   /** Peak bytes of live tensors during one run above what was live before (tf.profile). */
   peakTensorBytes: number;
   /** The backend's device memory after the run (webgpu: its buffer pool, which only grows; null elsewhere). */
@@ -69,14 +86,52 @@ function unetEps(unet: ConvertedGraph) {
  * Times a tensor-returning operation: peak tensor memory of one run, which also compiles the shaders, one more warm-up and
  * `repeats` timed runs synchronised on one element of the result (a full read-back would dominate on a GPU).
  */
-async function measure(run: () => tf.Tensor, repeats: number): Promise<{ ms: number; peakBytes: number }> {
+interface Measured {
+  ms: number;
+  peakBytes: number;
+  issueMs: number;
+  launches: number | null;
+}
+
+async function measure(run: () => tf.Tensor, repeats: number): Promise<Measured> {
   const measured = await measurePeakBytes(async () => {
     const result = run();
     await syncOnTensor(result);
     return result;
   });
   measured.result.dispose();
-  return { ms: await medianTensorTime(run, repeats, 1), peakBytes: measured.peakBytes };
+  const ms = await medianTensorTime(run, repeats, 1);
+  const stopCounting = countDispatches();
+  const start = performance.now();
+  const result = run();
+  const issueMs = performance.now() - start;
+  const launches = stopCounting();
+  await syncOnTensor(result);
+  result.dispose();
+  return {
+    ms,
+    peakBytes: measured.peakBytes,
+    issueMs,
+    launches: tf.getBackend() === 'webgpu' ? launches : null,
+  };
+}
+
+/**
+ * The rows of `runUnetBenchOnce` for each executor in turn (webgpu: recorded replays against tfjs issuing every
+ * op); the executor chosen before is restored.
+ */
+export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBenchRow[]> {
+  const before = graphExecutor();
+  const rows: UnetBenchRow[] = [];
+  try {
+    for (const executor of options.executors ?? [before]) {
+      setGraphExecutor(executor);
+      rows.push(...(await runUnetBenchOnce({ ...options, executors: [executor] })));
+    }
+  } finally {
+    setGraphExecutor(before);
+  }
+  return rows;
 }
 
 /**
@@ -84,8 +139,15 @@ async function measure(run: () => tf.Tensor, repeats: number): Promise<{ ms: num
  * VJP, and one guidance gradient through the n-step Euler estimate (loss 0.5 ||x0||^2, as the PyTorch anchor
  * torch_anchor.py computes it) per gradient method and n.
  */
-export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBenchRow[]> {
+async function runUnetBenchOnce(options: UnetBenchOptions): Promise<UnetBenchRow[]> {
   const { unet, latentSize, latentChannels, textDim } = options;
+  const executor = graphExecutor();
+  const runFields = (m: Measured) => ({
+    executor,
+    launches: m.launches,
+    issueMs: m.issueMs,
+    recordedBytes: recordedExecutorStats.heldBytes,
+  });
   const rows: UnetBenchRow[] = [];
   const push = (row: UnetBenchRow) => {
     rows.push(row);
@@ -96,14 +158,15 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
   const x2 = tf.concat([x1, x1]);
   const context2 = tf.concat([context1, context1]);
   const eps = unetEps(unet);
-  const simple = (operation: string, batch: number, ms: number, peakBytes: number) =>
+  const simple = (operation: string, batch: number, m: Measured) =>
     push({
       operation,
       batch,
       n: null,
       method: null,
-      ms,
-      peakTensorBytes: peakBytes,
+      ms: m.ms,
+      ...runFields(m),
+      peakTensorBytes: m.peakBytes,
       gpuAllocatedBytes: gpuAllocatedBytes(),
       relErrVsDirect: null,
     });
@@ -113,20 +176,20 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
       [2, x2, context2],
     ] as const) {
       const m = await measure(() => eps(x, 500, context), options.repeats);
-      simple('forward', batch, m.ms, m.peakBytes);
+      simple('forward', batch, m);
     }
     const ones = tf.onesLike(x1);
     const vjp = await measure(
       () => tf.grad((x: tf.Tensor) => eps(x, 500, context1))(x1, ones),
       options.repeats,
     );
-    simple('input VJP', 1, vjp.ms, vjp.peakBytes);
+    simple('input VJP', 1, vjp);
     if (unet.vjpGraph) {
       const graphVjp = await measure(
         () => unet.vjp({ sample: x1, timestep: tf.tensor1d([500]), encoder_hidden_states: context1 }, ones),
         options.repeats,
       );
-      simple('input VJP, VJP graph', 1, graphVjp.ms, graphVjp.peakBytes);
+      simple('input VJP, VJP graph', 1, graphVjp);
     }
     ones.dispose();
 
@@ -157,7 +220,7 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
           tf.dispose([g.x0hat, g.loss]);
           return g.grad;
         };
-        let m: { ms: number; peakBytes: number };
+        let m: Measured;
         try {
           m = await measure(run, options.repeats);
         } catch (error) {
@@ -169,6 +232,10 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
               n,
               method: label,
               ms: NaN,
+              executor,
+              launches: null,
+              issueMs: NaN,
+              recordedBytes: recordedExecutorStats.heldBytes,
               peakTensorBytes: NaN,
               gpuAllocatedBytes: gpuAllocatedBytes(),
               relErrVsDirect: null,
@@ -195,6 +262,7 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
             n,
             method: label,
             ms: m.ms,
+            ...runFields(m),
             peakTensorBytes: m.peakBytes,
             gpuAllocatedBytes: gpuAllocatedBytes(),
             relErrVsDirect: relErr,
@@ -211,14 +279,31 @@ export async function runUnetBench(options: UnetBenchOptions): Promise<UnetBench
 export function formatUnetBenchTable(rows: UnetBenchRow[]): string {
   const mib = (b: number | null) => (b === null || Number.isNaN(b) ? '-' : (b / 2 ** 20).toFixed(0));
   return formatTextTable(
-    ['operation', 'method', 'n', 'batch', 'ms', 'peak tensor MiB', 'GPU allocated MiB', 'rel. err vs direct'],
+    [
+      'operation',
+      'method',
+      'n',
+      'batch',
+      'executor',
+      'launches',
+      'issue ms',
+      'ms',
+      'peak tensor MiB',
+      'recorded MiB',
+      'GPU allocated MiB',
+      'rel. err vs direct',
+    ],
     rows.map((r) => [
       r.operation,
       r.method ?? '-',
       r.n === null ? '-' : String(r.n),
       String(r.batch),
+      r.executor,
+      r.launches === null ? '-' : String(r.launches),
+      Number.isNaN(r.issueMs) ? '-' : r.issueMs.toFixed(1),
       Number.isNaN(r.ms) ? '-' : r.ms.toFixed(1),
       mib(r.peakTensorBytes),
+      mib(r.recordedBytes),
       mib(r.gpuAllocatedBytes),
       r.relErrVsDirect === null ? '-' : r.relErrVsDirect.toExponential(1),
     ]),

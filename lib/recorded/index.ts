@@ -7,3 +7,4 @@ export {
   setGraphExecutor,
 } from './executorChoice';
 export { RecordedGraphRuns } from './recordedGraphRuns';
+export { countDispatches } from './countDispatches';

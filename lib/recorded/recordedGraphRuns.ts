@@ -8,16 +8,24 @@ import { webgpuInternalsOf } from './webgpuInternals';
 /** Input shapes remembered per graph; the least recently used recording is released beyond this. */
 const MAX_RECORDINGS_PER_GRAPH = 8;
 
-/** Whether tfjs is recording operations for a gradient right now (a replay would hide them from the tape). */
-function tapeIsOn(): boolean {
-  const state = tf.engine().state as unknown as { gradientDepth: number; kernelDepth: number };
-  return state.gradientDepth > 0 && state.kernelDepth === 0;
+/**
+ * Whether tfjs is watching each op right now: recording them for a gradient (a replay would hide them from the
+ * tape) or profiling them (tf.profile, which then times each kernel).
+ */
+function tfjsIsWatching(): boolean {
+  const state = tf.engine().state as unknown as {
+    gradientDepth: number;
+    kernelDepth: number;
+    profiling: boolean;
+  };
+  return (state.gradientDepth > 0 && state.kernelDepth === 0) || state.profiling;
 }
 
 /**
  * The recorded executor for one graph: runs it through `run` the first time for each input signature while
  * recording its dispatches, and replays the recording afterwards. Falls back to `run` where recording is not
- * possible (another backend, the 'tfjs' executor chosen, a gradient being taped, a graph that cannot be replayed).
+ * possible (another backend, the 'tfjs' executor chosen, a gradient being taped, a profile being taken, a graph
+ * that cannot be replayed).
  */
 export class RecordedGraphRuns {
   private readonly recordings = new Map<string, DispatchRecording | { refused: string }>();
@@ -27,7 +35,7 @@ export class RecordedGraphRuns {
     outputs: string[],
     run: (feeds: Record<string, tf.Tensor>) => tf.Tensor[],
   ): tf.Tensor[] {
-    const gpu = graphExecutor() === 'recorded' && !tapeIsOn() ? webgpuInternalsOf() : null;
+    const gpu = graphExecutor() === 'recorded' && !tfjsIsWatching() ? webgpuInternalsOf() : null;
     if (!gpu) return run(inputs);
     const signature = inputSignature(inputs, outputs, (tensor) => bufferDtypeOf(gpu, tensor));
     const known = this.recordings.get(signature);
