@@ -145,6 +145,28 @@ describeOnWebgpu('the recorded executor on webgpu', () => {
     runs.dispose();
   });
 
+  test('a guided run of 30 steps holds as much GPU memory after step 30 as after step 3', async () => {
+    setGraphExecutor('recorded');
+    const pipeline = await Pipeline.load({ backend: 'webgpu', announceBackend: false });
+    const atStep: number[] = [];
+    const result = await pipeline.generate(
+      {
+        guidance: ['class'],
+        target: '3',
+        method: 'sag',
+        n: 2,
+        steps: 30,
+        window: { start: 0, end: 29 },
+        seed: 2,
+      },
+      { onWarning: () => undefined, onStep: () => atStep.push(allocatedBytes()) },
+    );
+    result.images.dispose();
+    pipeline.dispose();
+    expect(atStep).toHaveLength(30);
+    expect(atStep[29]).toBe(atStep[2]);
+  });
+
   describe('a Stable Diffusion pipeline (UNet with CFG, VAE decoder and CLIP, their VJP graphs)', () => {
     let models: ConvertedFixtures;
     beforeAll(async () => {
