@@ -6,6 +6,7 @@ import { NATIVE_BLAS_VARIABLE, NativeBlasStart, startNativeBlas, stopNativeBlas 
 import { registerSagGradients } from './sagGradients';
 import { startWebgpuBackend } from './webgpuBackend';
 import { askedWasmThreadCount, startThreadedWasm, wasmThreadCount } from './wasmThreads';
+import { assertSupportedTfjs } from './tfjsSupport';
 
 export interface StartedBackend {
   /** tfjs backend name actually in use ('tensorflow', 'webgpu', 'wasm', 'cpu'). */
@@ -172,6 +173,7 @@ export async function startBackend(
   options: StartBackendOptions = {},
 ): Promise<StartedBackend> {
   if (started && (choice === 'auto' || choice === started.name)) return started;
+  assertSupportedTfjs();
   quietCpuBackend();
   const order: Exclude<BackendChoice, 'auto'>[] =
     choice === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [choice];
