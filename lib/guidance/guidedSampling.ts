@@ -64,6 +64,8 @@ export interface GuidedSamplingRun {
    */
   splitTiming?: boolean;
   onStep?: (record: StepRecord, done: number, total: number) => void;
+  /** Awaited after each step (after onStep): a server answers its other requests there. */
+  afterStep?: () => Promise<void>;
   /** Sees each step's sample, prediction and judged estimate before the step is taken (previews). */
   onStepTensors?: (view: StepTensors) => void | Promise<void>;
 }
@@ -305,6 +307,7 @@ export async function runGuidedSampling(
         const record = { ...out.record, repeat: r, ms: performance.now() - begin };
         records.push(record);
         run.onStep?.(record, records.length, total);
+        if (run.afterStep) await run.afterStep();
       }
     }
   } catch (error) {

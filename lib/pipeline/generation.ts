@@ -31,6 +31,8 @@ import { PreviewRequest, stepPreviewer } from './stepPreview';
 
 export interface GenerateCallbacks {
   onStep?: (record: StepRecord, done: number, total: number) => void;
+  /** Awaited after each step: yield there (e.g. to the event loop) so that a server stays responsive. */
+  afterStep?: () => Promise<void>;
   onWarning?: (message: string) => void;
 }
 
@@ -314,6 +316,7 @@ export class Generator {
             resources.sample();
             callbacks.onStep?.(record, done, total);
           },
+          afterStep: callbacks.afterStep,
         },
         start.x,
       );
