@@ -224,7 +224,7 @@ export class GenerationJobs {
         const image = tf.squeeze(result.images, [0]) as tf.Tensor3D;
         outcome.size ??= [image.shape[0], image.shape[1]];
         const infotext = formatParameters({
-          command: `api ${request.kind}`,
+          command: 'generate',
           sagVersion: packageVersion(),
           backend: this.backendName(),
           models: { model: this.models.current.dir ?? undefined },

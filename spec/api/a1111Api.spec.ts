@@ -153,7 +153,7 @@ describe('sag serve --api: the AUTOMATIC1111 API on the embedded model', () => {
     const info = await call(server, 'POST', '/sdapi/v1/png-info', {
       image: (img2img.body.images as string[])[0],
     });
-    expect((info.body.parameters as { command: string }).command).toBe('api img2img');
+    expect((info.body.parameters as { command: string }).command).toBe('generate');
   });
 
   test('progress moves from 0 to 1 during a run and returns to idle; interrupt stops a run', async () => {
