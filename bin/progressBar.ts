@@ -9,7 +9,8 @@ const PLAIN_LINE_INTERVAL_MS = 2000;
  */
 export class StepProgress {
   private bar: SingleBar | null = null;
-  private started = 0;
+  /** The work starts when the progress is made: callers make it right before their loop. */
+  private readonly started = performance.now();
   private lastLine = -Infinity;
 
   constructor(
@@ -21,7 +22,6 @@ export class StepProgress {
     const terminal = Boolean(process.stderr.isTTY);
     if (!terminal && !this.options.evenWithoutTerminal) return;
     const now = performance.now();
-    if (this.started === 0) this.started = now;
     const seconds = (now - this.started) / 1000;
     const speed = done / Math.max(seconds, 1e-9);
     if (!terminal) {

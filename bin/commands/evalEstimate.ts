@@ -53,6 +53,7 @@ export function evalEstimateCommand(): Command {
       '--out-dir <dir>',
       'also write estimate.json, estimate.csv, estimate.md and the plot estimate.svg there',
     )
+    .option('--progress', 'print a progress line at least every 2 s even when stderr is not a terminal')
     .addOption(
       new Option('--backend <name>', 'compute backend').choices([...BACKEND_CHOICES]).default('auto'),
     );
@@ -86,7 +87,10 @@ Examples:
         }
         if (flags.outDir) checkOutputFolder('--out-dir', flags.outDir);
         const pipeline = await loadPipelineFromFlags(flags);
-        const progress = new StepProgress('eval estimate', { evenWithoutTerminal: false });
+        const progress = new StepProgress('eval estimate', {
+          evenWithoutTerminal: flags.progress ?? false,
+          unit: 'batches',
+        });
         try {
           const evaluation = await evaluateEstimates(pipeline, {
             timesteps: flags.timesteps,

@@ -53,7 +53,8 @@ describe('the option table', () => {
   });
 
   test.each<[keyof GenerateOptions, string, RegExp]>([
-    ['n', '0', /expected an integer >= 1 or 'from:to' \(e.g. 6:1\), got '0'/],
+    ['n', '0', /expected an integer from 1 to 100 or 'from:to' \(e.g. 6:1\), got '0'/],
+    ['n', '100000', /expected an integer from 1 to 100 or 'from:to' \(e.g. 6:1\), got '100000'/],
     ['n', '6:1:2', /got '6:1:2'/],
     ['window', '9..2', /9\.\.2 is reversed/],
     ['window', 'x', /expected 'start..end' \(main-step indices\), 'all' or 'none', got 'x'/],
@@ -112,7 +113,7 @@ describe('resolveGenerateOptions: the library takes typed values and names optio
   });
 
   test.each<[Record<string, unknown>, string, RegExp]>([
-    [{ n: 0 }, 'n', /^n: expected an integer >= 1 or a schedule/],
+    [{ n: 0 }, 'n', /^n: expected an integer from 1 to 100 or a schedule/],
     [{ n: '4' }, 'n', /got '4'/],
     [{ n: { from: 6 } }, 'n', /n: expected/],
     [
@@ -204,7 +205,7 @@ describe('CLI flags derived from the table', () => {
 
   test('a bad value names the flag', () => {
     expect(() => parse(['--n', 'x'])).toThrow(
-      /--n: expected an integer >= 1 or 'from:to' \(e.g. 6:1\), got 'x'/,
+      /--n: expected an integer from 1 to 100 or 'from:to' \(e.g. 6:1\), got 'x'/,
     );
     expect(() => parse(['--rho-max', '-1'])).toThrow(/--rho-max: expected a number > 0, got '-1'/);
   });
