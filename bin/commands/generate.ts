@@ -155,6 +155,8 @@ async function runGenerate(
   const recorded = recordedRun(givenFlags);
   const flags = withRecordedFlags(givenFlags, recorded);
   const upscale = flags.upscale ?? 1;
+  if (givenFlags.compare && givenFlags.method !== undefined)
+    throw new Error(`--method ${givenFlags.method}: not with --compare, which names the methods to run`);
   // Before any model loads: a run must not fail at its end because of where it writes.
   checkOutputPath('--out', flags.out, ['.png', '.jpg', '.jpeg']);
   if (flags.report) checkOutputPath('--report', flags.report, ['.json']);

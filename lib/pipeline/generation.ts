@@ -172,6 +172,10 @@ export class Generator {
         warn(
           `--n ${optionSpec('n').show(partial.n)} is ignored: ${o.method} uses the one-step estimate (n = 1)`,
         );
+      if (partial.tableau !== undefined && partial.tableau !== EULER)
+        warn(
+          `--tableau ${optionSpec('tableau').show(partial.tableau)} is ignored: ${o.method} uses the one-step estimate, which has no sub-solver`,
+        );
       o.n = 1;
       o.tableau = EULER;
     }

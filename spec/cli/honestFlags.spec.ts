@@ -57,6 +57,26 @@ describe('no silent no-ops', () => {
     });
   });
 
+  test('--method beside --compare is refused; a tableau for a one-step method warns', async () => {
+    const both = await generate('--compare', 'sag,freedom', '--method', 'freedom');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(
+      /^sag: error: --method freedom: not with --compare, which names the methods to run/m,
+    );
+    const tableau = await generate(
+      '--method',
+      'freedom',
+      '--tableau',
+      'rk4',
+      '--guidance',
+      'class',
+      '--target',
+      '3',
+    );
+    expect(tableau.code).toBe(0);
+    expect(tableau.stderr).toMatch(/warning: --tableau rk4 is ignored: freedom uses the one-step estimate/);
+  });
+
   test('a reversed --window says so', async () => {
     const run = await generate('--guidance', 'class', '--target', '7', '--window', '2..1');
     expect(run.stderr).toMatch(/--window: 2\.\.1 is reversed/);
