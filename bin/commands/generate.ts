@@ -7,7 +7,7 @@ import { GUIDANCE_METHODS, GuidanceMethod } from '../../lib/guidance/guidanceSet
 import { RecordedGeneration, formatParameters, parseParameters } from '../../lib/io/generationParameters';
 import { encodeImage, imageFormatForPath } from '../../lib/io/imageFile';
 import { OutputFile, checkOutputPath, writeFilesTogether } from '../../lib/io/outputFiles';
-import { readPngText, withPngText } from '../../lib/io/pngText';
+import { readPngTextChecked, withPngText } from '../../lib/io/pngText';
 import {
   DEFAULT_GENERATE_OPTIONS,
   GENERATE_OPTION_NAMES,
@@ -112,12 +112,37 @@ function recordedRun(
 ): { recorded: RecordedGeneration; options: Partial<GenerateOptions> } | null {
   if (!flags.from) return null;
   if (!fs.existsSync(flags.from)) throw new Error(`--from ${flags.from}: file not found`);
-  const recorded = parseParameters(readPngText(fs.readFileSync(flags.from)).parameters ?? '');
+  const recorded = parseParameters(
+    readPngTextChecked(fs.readFileSync(flags.from), `--from ${flags.from}`).parameters ?? '',
+  );
   if (!recorded)
     throw new Error(
       `--from ${flags.from}: no sag settings in this image (only PNGs written by sag carry them)`,
     );
   return { recorded, options: generateOptionsFromJson(recorded.options, `--from ${flags.from}`) };
+}
+
+/** What differs between the environment a --from record was made in and this run's: each may change the bytes. */
+function environmentDifferences(
+  recorded: RecordedGeneration,
+  backend: { name: string; description: string },
+  from: string,
+): string[] {
+  const made = recorded.environment;
+  const differences: string[] = [];
+  if (made ? made.backend !== backend.description : recorded.backend !== backend.name)
+    differences.push(
+      `${from} was made on ${made?.backend ?? recorded.backend}, this run is on ${backend.description}: the bytes may differ`,
+    );
+  if (made && made.tfjs !== tf.version_core)
+    differences.push(
+      `${from} was made with tfjs ${made.tfjs}, this run uses ${tf.version_core}: the bytes may differ`,
+    );
+  if (recorded.sagVersion !== packageVersion())
+    differences.push(
+      `${from} was made by sag ${recorded.sagVersion}, this is sag ${packageVersion()}: the bytes may differ`,
+    );
+  return differences;
 }
 
 /** The flags, with what a --from record holds filled in where no flag was given. */
@@ -163,10 +188,13 @@ async function runGenerate(
   const models = Object.fromEntries(MODEL_FLAGS.map((k) => [k, flags[k]])) as ModelFlags;
   setGraphExecutor(flags.executor);
   const pipeline = await Pipeline.load({ ...models, backend: parseBackendChoice(flags.backend) });
-  if (recorded && recorded.recorded.backend !== pipeline.backend.name)
-    process.stderr.write(
-      `warning: ${flags.from} was made on ${recorded.recorded.backend}, this run is on ${pipeline.backend.name}: the bytes may differ\n`,
-    );
+  if (recorded)
+    for (const difference of environmentDifferences(
+      recorded.recorded,
+      pipeline.backend,
+      flags.from as string,
+    ))
+      process.stderr.write(`warning: ${difference}\n`);
   try {
     // A preset's CFG scale means nothing for a model without classifier-free guidance: do not record it there.
     const preset = pipeline.pixel ? { ...commandPreset, cfg: undefined } : commandPreset;
@@ -190,6 +218,7 @@ async function runGenerate(
             options: runs[0].result.options,
             compare: flags.compare,
             upscale,
+            environment: { backend: pipeline.backend.description, tfjs: tf.version_core },
           }),
         );
       const outputs: OutputFile[] = [{ flag: '--out', file: flags.out, data: image }];

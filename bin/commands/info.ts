@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { parseParameters } from '../../lib/io/generationParameters';
-import { readPngText } from '../../lib/io/pngText';
+import { readPngTextChecked } from '../../lib/io/pngText';
 import { guarded } from '../cliErrors';
 
 interface WeightsManifest {
@@ -63,17 +63,33 @@ function describeModelDirectory(dir: string): string {
   return lines.join('\n');
 }
 
-function describeImage(file: string): string {
-  const bytes = fs.readFileSync(file);
-  const text = readPngText(bytes).parameters;
+/** The settings a sag PNG records: the lines other tools show, then every setting needed to run it again. */
+function describeImage(file: string, asJson: boolean): string {
+  const text = readPngTextChecked(fs.readFileSync(file), file).parameters;
   if (text === undefined)
     throw new Error(`${file}: no generation settings recorded (sag writes them into PNG outputs only)`);
   const recorded = parseParameters(text);
+  if (asJson) return JSON.stringify(recorded ?? { parameters: text }, null, 2);
+  // A1111's layout starts with the prompt and a negative-prompt line: shown only when they say something.
   const human = text
     .split('\n')
     .filter((l) => !l.startsWith('sag: '))
-    .join('\n');
-  return recorded ? `${human}\n\nrerun: sag ${recorded.command} --from ${file} --out <file.png>` : human;
+    .filter((l, i) => !(i === 0 && l.trim() === '') && l.trim() !== 'Negative prompt:');
+  if (!recorded) return human.join('\n');
+  const shown = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  const settings = [
+    ...Object.entries(recorded.options).map(([k, v]) => `  ${k}: ${shown(v)}`),
+    ...Object.entries(recorded.models).map(([k, v]) => `  ${k}: ${v ?? 'embedded'}`),
+    ...(recorded.compare ? [`  compare: ${recorded.compare.join(',')}`] : []),
+    `  upscale: ${recorded.upscale}`,
+    `  made by: sag ${recorded.sagVersion} on ${recorded.environment?.backend ?? recorded.backend}${recorded.environment ? `, tfjs ${recorded.environment.tfjs}` : ''}`,
+  ];
+  return [
+    ...human,
+    'settings:',
+    ...settings,
+    `rerun: sag ${recorded.command} --from ${file} --out <file.png>`,
+  ].join('\n');
 }
 
 export function infoCommand(): Command {
@@ -82,13 +98,16 @@ export function infoCommand(): Command {
       'show the settings recorded in a PNG written by sag, or describe a converted model directory',
     )
     .argument('<path>', 'a PNG image or a model directory (with sag.json)')
+    .option('--json', "a PNG's recorded settings as JSON")
     .action(
-      guarded(async (target: string) => {
+      guarded(async (target: string, flags: { json?: boolean }) => {
         if (!fs.existsSync(target)) throw new Error(`${target}: not found`);
         const isModel = fs.statSync(target).isDirectory();
         if (isModel && !fs.existsSync(path.join(target, 'sag.json')))
           throw new Error(`${target}: not a converted model directory (no sag.json)`);
-        process.stdout.write(`${isModel ? describeModelDirectory(target) : describeImage(target)}\n`);
+        process.stdout.write(
+          `${isModel ? describeModelDirectory(target) : describeImage(target, flags.json ?? false)}\n`,
+        );
       }),
     );
 }

@@ -230,6 +230,7 @@ export class GenerationJobs {
           models: { model: this.models.current.dir ?? undefined },
           options: result.options,
           upscale: 1,
+          environment: { backend: pipeline.backend.description, tfjs: tf.version_core },
         });
         try {
           outcome.pngs.push(withPngText(await encodeImage(image, 'png'), 'parameters', infotext));

@@ -14,6 +14,11 @@ export interface RecordedGeneration {
   /** The methods of a --compare grid, else absent. */
   compare?: string[];
   upscale: number;
+  /**
+   * Everything else that changes the bytes: the backend with its kernels and threads as it describes itself
+   * (`wasm (XNNPACK, 2 threads; conv/matmul: OpenBLAS ...)`) and the tfjs version. Absent in older records.
+   */
+  environment?: { backend: string; tfjs: string };
 }
 
 const MARKER = 'sag: ';

@@ -62,3 +62,24 @@ export function readPngText(bytes: Buffer): Record<string, string> {
   }
   return texts;
 }
+
+/**
+ * The tEXt chunks of a file that must be a whole PNG: throws, naming `file`, when it is not a PNG or when a chunk
+ * runs past its end or its IEND chunk is missing (a truncated download), so partial settings are never shown.
+ */
+export function readPngTextChecked(bytes: Buffer, file: string): Record<string, string> {
+  if (!bytes.subarray(0, 8).equals(SIGNATURE)) throw new Error(`${file}: not a PNG`);
+  let offset = 8;
+  let ended = false;
+  while (offset + 12 <= bytes.length) {
+    const length = bytes.readUInt32BE(offset);
+    if (offset + 12 + length > bytes.length) break;
+    if (bytes.toString('latin1', offset + 4, offset + 8) === 'IEND') {
+      ended = true;
+      break;
+    }
+    offset += 12 + length;
+  }
+  if (!ended) throw new Error(`${file}: the PNG is truncated (it ends before its last chunk)`);
+  return readPngText(bytes);
+}

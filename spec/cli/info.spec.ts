@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { PNG } from 'pngjs';
 import { readImageFile } from '../../lib/io/imageFile';
 import { parseParameters } from '../../lib/io/generationParameters';
 import { readPngText, withPngText } from '../../lib/io/pngText';
@@ -92,4 +93,59 @@ test('bad inputs: one error line', async () => {
   const from = await runCli(['generate', '--from', plain, '--out', path.join(dir, 'x.png')]);
   expect(from.stderr).toMatch(/--from .*digit-style-0.png: no sag settings in this image/);
   expect((await runCli(['info', path.join(dir, 'missing')])).stderr).toMatch(/missing: not found/);
+});
+
+describe('sag info on files that are not whole sag PNGs', () => {
+  test('a file that is not a PNG, and a truncated PNG, are errors; --json gives the record', async () => {
+    const dir = makeTempDir('info-files');
+    const out = path.join(dir, 'x.png');
+    const made = await runCli([
+      'generate',
+      '--backend',
+      testBackendName(),
+      '--steps',
+      '2',
+      '--seed',
+      '4',
+      '--out',
+      out,
+    ]);
+    expect(made.code).toBe(0);
+    const bytes = fs.readFileSync(out);
+    fs.writeFileSync(path.join(dir, 'cut.png'), bytes.subarray(0, bytes.length - 20));
+    const cut = await runCli(['info', path.join(dir, 'cut.png')]);
+    expect(cut.code).toBe(2);
+    expect(cut.stderr).toMatch(/cut.png: the PNG is truncated/);
+    expect(cut.stdout).toBe('');
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');
+    expect((await runCli(['info', path.join(dir, 'notes.txt')])).stderr).toMatch(/notes.txt: not a PNG/);
+    const shown = await runCli(['info', out]);
+    expect(shown.stdout).not.toMatch(/^\n/);
+    expect(shown.stdout).toMatch(/^ {2}seed: 4$/m);
+    expect(shown.stdout).toMatch(/made by: sag .* on wasm \(/);
+    const json = JSON.parse((await runCli(['info', '--json', out])).stdout) as {
+      options: { seed: number };
+      environment: { backend: string; tfjs: string };
+    };
+    expect(json.options.seed).toBe(4);
+    // A record made with other kernels or another tfjs: --from says so, naming the difference.
+    const elsewhere = { ...json, environment: { backend: 'wasm (XNNPACK, 8 threads)', tfjs: '4.21.0' } };
+    const other = path.join(dir, 'other.png');
+    const blank = PNG.sync.write(new PNG({ width: 2, height: 2 }));
+    fs.writeFileSync(other, withPngText(blank, 'parameters', `\nsag: ${JSON.stringify(elsewhere)}`));
+    const rerun = await runCli([
+      'generate',
+      '--backend',
+      testBackendName(),
+      '--from',
+      other,
+      '--out',
+      path.join(dir, 'again.png'),
+    ]);
+    expect(rerun.stderr).toMatch(
+      /warning: .*other.png was made on wasm \(XNNPACK, 8 threads\), this run is on wasm \(/,
+    );
+    expect(rerun.stderr).toMatch(/warning: .*other.png was made with tfjs 4.21.0, this run uses 4.22.0/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
