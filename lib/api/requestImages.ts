@@ -19,7 +19,7 @@ export function requestImageBytes(field: string, value: unknown): Buffer {
   const bytes = Buffer.from(text, 'base64');
   const size = declaredImageSize(bytes);
   if (!size) throw new ApiError(422, `${field}: not a PNG or JPEG image`);
-  const refusal = oversizedImage(size);
+  const refusal = oversizedImage(size, bytes.length);
   if (refusal || size.width > MAX_REQUEST_IMAGE_SIDE || size.height > MAX_REQUEST_IMAGE_SIDE)
     throw new ApiError(
       422,

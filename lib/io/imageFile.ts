@@ -19,7 +19,7 @@ export function readImageFile(file: string): RgbaImage {
   if (!fs.existsSync(file)) throw new Error(`${file}: image file not found`);
   const bytes = fs.readFileSync(file);
   const declared = declaredImageSize(bytes);
-  const refusal = declared && oversizedImage(declared);
+  const refusal = declared && oversizedImage(declared, bytes.length);
   if (refusal) throw new Error(`${file}: ${refusal}`);
   try {
     if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) {

@@ -28,8 +28,19 @@ export function declaredImageSize(bytes: Uint8Array): { width: number; height: n
   return null;
 }
 
-/** Why an image that declares `size` is not decoded, or null. */
-export function oversizedImage(size: { width: number; height: number }): string | null {
-  if (size.width * size.height <= MAX_IMAGE_PIXELS) return null;
-  return `declares ${size.width}x${size.height} pixels, more than sag decodes (${MAX_IMAGE_PIXELS / 2 ** 20} megapixels)`;
+/**
+ * The most pixels per byte of file a real PNG or JPEG holds: deflate packs at most ~1000:1 and a JPEG block of one
+ * colour takes a few bits, so even an image of one colour stays far below this. A file declaring more is a
+ * decompression bomb or corrupt, and decoding it would take long for nothing.
+ */
+export const MAX_PIXELS_PER_BYTE = 4096;
+
+/** Why an image that declares `size` in a file of `fileBytes` is not decoded, or null. */
+export function oversizedImage(size: { width: number; height: number }, fileBytes = Infinity): string | null {
+  const pixels = size.width * size.height;
+  if (pixels > MAX_IMAGE_PIXELS)
+    return `declares ${size.width}x${size.height} pixels, more than sag decodes (${MAX_IMAGE_PIXELS / 2 ** 20} megapixels)`;
+  if (pixels > MAX_PIXELS_PER_BYTE * fileBytes)
+    return `declares ${size.width}x${size.height} pixels in ${fileBytes} bytes: corrupt or a decompression bomb, not decoded`;
+  return null;
 }

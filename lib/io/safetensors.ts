@@ -35,25 +35,55 @@ export class SafetensorsFile {
   ) {
     this.fd = fd;
     this.dataStart = dataStart;
-    this.metadata = (header.__metadata__ as Record<string, string>) ?? {};
+    const metadata = header.__metadata__;
+    if (
+      metadata !== undefined &&
+      (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    )
+      throw new Error(`${path}: __metadata__ is not an object of strings`);
+    this.metadata = (metadata as Record<string, string>) ?? {};
     this.entries = new Map();
+    const spans: { name: string; begin: number; end: number }[] = [];
     for (const [name, raw] of Object.entries(header)) {
       if (name === '__metadata__') continue;
-      const info = raw as { dtype: SafetensorsDtype; shape: number[]; data_offsets: [number, number] };
-      if (!(info.dtype in BYTES))
-        throw new Error(`${path}: tensor '${name}' has unsupported dtype ${info.dtype}`);
-      const [begin, end] = info.data_offsets;
-      const count = info.shape.reduce((a, b) => a * b, 1);
-      if (end - begin !== count * BYTES[info.dtype]) {
-        throw new Error(
-          `${path}: tensor '${name}' has ${end - begin} bytes, expected ${count * BYTES[info.dtype]}`,
-        );
+      const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+      if (typeof info !== 'object' || info === null)
+        throw new Error(`${path}: tensor '${name}' is not described by an object`);
+      const { dtype, shape, data_offsets: offsets } = info;
+      if (typeof dtype !== 'string' || !(dtype in BYTES))
+        throw new Error(`${path}: tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
+      const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+      if (!Array.isArray(shape) || !shape.every(isCount))
+        throw new Error(`${path}: tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+      if (
+        !Array.isArray(offsets) ||
+        offsets.length !== 2 ||
+        !offsets.every(isCount) ||
+        offsets[0] > offsets[1]
+      )
+        throw new Error(`${path}: tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+      const [begin, end] = offsets as [number, number];
+      const count = (shape as number[]).reduce((a, b) => a * b, 1);
+      const bytes = BYTES[dtype as SafetensorsDtype];
+      if (end - begin !== count * bytes) {
+        throw new Error(`${path}: tensor '${name}' has ${end - begin} bytes, expected ${count * bytes}`);
       }
       if (dataStart + end > fileSize) {
         throw new Error(`${path}: truncated file (tensor '${name}' ends past the end of the file)`);
       }
-      this.entries.set(name, { name, dtype: info.dtype, shape: info.shape, begin, end });
+      spans.push({ name, begin, end });
+      this.entries.set(name, {
+        name,
+        dtype: dtype as SafetensorsDtype,
+        shape: shape as number[],
+        begin,
+        end,
+      });
     }
+    spans.sort((a, b) => a.begin - b.begin);
+    for (let i = 1; i < spans.length; i++)
+      if (spans[i].begin < spans[i - 1].end && spans[i].end > spans[i].begin)
+        throw new Error(`${path}: tensors '${spans[i - 1].name}' and '${spans[i].name}' overlap`);
   }
 
   static open(path: string): SafetensorsFile {
@@ -78,6 +108,8 @@ export class SafetensorsFile {
       } catch {
         throw new Error(`${path}: not a safetensors file (header is not JSON)`);
       }
+      if (typeof header !== 'object' || header === null || Array.isArray(header))
+        throw new Error(`${path}: not a safetensors file (header is not a JSON object)`);
       return new SafetensorsFile(path, fd, header, 8 + headerLen, size);
     } catch (e) {
       fs.closeSync(fd);

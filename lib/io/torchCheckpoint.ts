@@ -3,6 +3,7 @@ import * as yauzl from 'yauzl';
 import { NameRegistry, Parser } from 'pickleparser';
 import { readFully } from './readFully';
 import { DTYPE_BYTES, TensorDtype, decodeFloat32, decodeInt32 } from './tensorDtype';
+import { checkZipFileBounds } from './zipBounds';
 
 /** torch's storage classes as they appear in a pickle, and the element type each holds. */
 const STORAGE_DTYPES: Record<string, TensorDtype> = {
@@ -61,6 +62,7 @@ interface ZipEntryInfo {
 }
 
 async function readZipEntries(file: string): Promise<Map<string, ZipEntryInfo>> {
+  checkZipFileBounds(file);
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.open(file, { lazyEntries: true, autoClose: false }, (err, z) => (err ? reject(err) : resolve(z))),
   );
