@@ -11,6 +11,7 @@ import { benchFusedCommand } from './commands/benchFused';
 import { benchNativeCommand } from './commands/benchNative';
 import { benchThreadsCommand } from './commands/benchThreads';
 import { benchUnetCommand } from './commands/benchUnet';
+import { benchSoakCommand } from './commands/benchSoak';
 import { convertCommand } from './commands/convert';
 import { evalEstimateCommand } from './commands/evalEstimate';
 import { evalGuidanceCommand } from './commands/evalGuidance';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     new Command('bench')
       .description('benchmarks that print a table')
       .addCommand(benchAdjointCommand())
+      .addCommand(benchSoakCommand())
       .addCommand(benchConvCommand())
       .addCommand(benchVjpCommand())
       .addCommand(benchConvertCommand())
