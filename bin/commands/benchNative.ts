@@ -5,6 +5,7 @@ import { NATIVE_BENCH_LABELS, runNativeBench } from '../../lib/bench/nativeBench
 import { formatRunLine, formatVariantsBenchTable } from '../../lib/bench/variantsBench';
 import { guarded } from '../cliErrors';
 import { parseFraction, parseInteger } from '../optionParsers';
+import { RunFailedError } from '../../lib/runFailure';
 
 export function benchNativeCommand(): Command {
   return new Command('native')
@@ -27,11 +28,16 @@ export function benchNativeCommand(): Command {
       parseFraction('--unet-scale'),
     )
     .option('--latent <size>', 'latent size of the --unet-scale UNet', parseInteger('--latent', 8, 128), 16)
+    .option('--skip-if-unavailable', 'exit 0, saying why, where the benchmark cannot run (default: exit 1)')
     .option('--json', 'print the rows as JSON instead of a table')
     .action(
       guarded(async (opts) => {
         const available = nativeBlasAvailability();
         if (typeof available === 'string') {
+          if (!opts.skipIfUnavailable)
+            throw new RunFailedError(
+              `sag bench native cannot run: ${available} (pass --skip-if-unavailable to skip it with exit code 0)`,
+            );
           process.stderr.write(`sag bench native: skipped: ${available}\n`);
           return;
         }

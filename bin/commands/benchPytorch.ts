@@ -7,6 +7,7 @@ import { packageRoot } from '../../lib/packageRoot';
 import { embeddedModelDir } from '../../lib/pipeline/embeddedModels';
 import { guarded } from '../cliErrors';
 import { parseInteger, parseIntegerList } from '../optionParsers';
+import { RunFailedError } from '../../lib/runFailure';
 
 export function benchPytorchCommand(): Command {
   return new Command('pytorch')
@@ -27,11 +28,16 @@ export function benchPytorchCommand(): Command {
     .addOption(
       new Option('--backend <name>', "sag's compute backend").choices([...BACKEND_CHOICES]).default('wasm'),
     )
+    .option('--skip-if-unavailable', 'exit 0, saying why, where the benchmark cannot run (default: exit 1)')
     .option('--json', 'print the result as JSON instead of a table')
     .action(
       guarded(async (opts) => {
         const missing = pytorchUnavailable(opts.python);
         if (missing) {
+          if (!opts.skipIfUnavailable)
+            throw new RunFailedError(
+              `sag bench pytorch cannot run: ${missing} (pass --skip-if-unavailable to skip it with exit code 0)`,
+            );
           process.stderr.write(`sag bench pytorch: skipped: ${missing}\n`);
           return;
         }

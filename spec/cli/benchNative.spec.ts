@@ -30,11 +30,14 @@ test('a $SAG_NATIVE_BLAS library that cannot be opened is one error line, exit 2
 }, 120_000);
 
 describe('sag bench native', () => {
-  test('with the native kernels off it says so and exits 0', async () => {
+  test('with the native kernels off it fails saying why, or skips with exit 0 when asked to', async () => {
     const saved = process.env.SAG_NATIVE_BLAS;
     process.env.SAG_NATIVE_BLAS = '0';
     try {
-      const run = await runCli(['bench', 'native']);
+      const failed = await runCli(['bench', 'native']);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toMatch(/^sag: error: sag bench native cannot run: \$SAG_NATIVE_BLAS=0/m);
+      const run = await runCli(['bench', 'native', '--skip-if-unavailable']);
       expect(run.code).toBe(0);
       expect(run.stderr).toMatch(/sag bench native: skipped: \$SAG_NATIVE_BLAS=0/);
     } finally {

@@ -10,8 +10,19 @@ if (!hasTorch)
   );
 
 describe('sag bench pytorch', () => {
-  test('without PyTorch it says so and exits 0', async () => {
-    const run = await runCli(['bench', 'pytorch', '--python', '/nonexistent/python3']);
+  test('without PyTorch it fails saying why, or skips with exit 0 when asked to', async () => {
+    const failed = await runCli(['bench', 'pytorch', '--python', '/nonexistent/python3']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(
+      /^sag: error: sag bench pytorch cannot run: \/nonexistent\/python3 could not start/m,
+    );
+    const run = await runCli([
+      'bench',
+      'pytorch',
+      '--python',
+      '/nonexistent/python3',
+      '--skip-if-unavailable',
+    ]);
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/sag bench pytorch: skipped: \/nonexistent\/python3 could not start/);
   });
