@@ -11,6 +11,7 @@ import {
 } from '../../lib/kernels';
 import { relativeL2 } from '../helpers/relativeError';
 import { ATTENTION_CASES, attentionInputs, attrsOf, expectEqualToPrimitive } from './attentionCases';
+import { nativeBlasAvailability } from '../../lib/backend/nativeBlas';
 
 beforeAll(async () => {
   await startBackend('cpu', { announce: false });
@@ -34,6 +35,12 @@ describe('the fused attention kernels on cpu (JavaScript loops)', () => {
   );
 });
 
+// Whether the addon is built here, known before the tests are collected: without it they are jest skips.
+const nativeAddon = nativeBlasAvailability();
+const withAddon = typeof nativeAddon === 'string' ? test.skip : test;
+if (typeof nativeAddon === 'string')
+  process.stdout.write(`fused attention on wasm: addon cases SKIPPED (${nativeAddon})\n`);
+
 describe("the fused attention kernels on wasm (sag's native addon)", () => {
   let saved: ReturnType<typeof activeNativeMatrixProducts> = null;
   beforeAll(async () => {
@@ -49,37 +56,40 @@ describe("the fused attention kernels on wasm (sag's native addon)", () => {
     setNativeMatrixProducts(saved);
   });
 
-  test.each(ATTENTION_CASES)(
+  withAddon.each(ATTENTION_CASES)(
     '%s: forward, gradients and tf.grad through the op equal the primitive form (1e-5), no tensors left',
     async (_name, c) => {
-      if (!saved) return console.log('the native addon is not built: its attention cases are skipped');
       expect(fusedKernelRuns(SAG_ATTENTION)).toBe(true);
       await expectEqualToPrimitive(c);
     },
   );
 
-  test('long sequences are processed in chunks of query rows (1100 keys: 238 rows per chunk)', async () => {
-    if (!saved) return console.log('the native addon is not built: skipped');
-    await expectEqualToPrimitive({ batch: 1, queries: 600, keys: 1100, heads: 2, headDim: 8 });
-  });
+  withAddon(
+    'long sequences are processed in chunks of query rows (1100 keys: 238 rows per chunk)',
+    async () => {
+      await expectEqualToPrimitive({ batch: 1, queries: 600, keys: 1100, heads: 2, headDim: 8 });
+    },
+  );
 
-  test('identical images in a batch give identical outputs and gradients (batch invariance)', async () => {
-    if (!saved) return console.log('the native addon is not built: skipped');
-    const c = { batch: 1, queries: 300, keys: 900, heads: 2, headDim: 16 };
-    const one = attentionInputs(c);
-    const twice = tf.tidy(() =>
-      Object.fromEntries(Object.entries(one).map(([k, t]) => [k, tf.concat([t, t])])),
-    );
-    const attrs = attrsOf(c);
-    const out = attention(twice.q, twice.k, twice.v, attrs);
-    const grads = attentionGradient(twice.q, twice.k, twice.v, twice.dy, { ...attrs, gradients: 'qkv' });
-    for (const t of [out, ...grads]) {
-      const [first, second] = tf.split(t, 2);
-      expect(Array.from(await first.data())).toEqual(Array.from(await second.data()));
-      tf.dispose([first, second]);
-    }
-    tf.dispose([...Object.values(one), ...Object.values(twice), out, ...grads]);
-  });
+  withAddon(
+    'identical images in a batch give identical outputs and gradients (batch invariance)',
+    async () => {
+      const c = { batch: 1, queries: 300, keys: 900, heads: 2, headDim: 16 };
+      const one = attentionInputs(c);
+      const twice = tf.tidy(() =>
+        Object.fromEntries(Object.entries(one).map(([k, t]) => [k, tf.concat([t, t])])),
+      );
+      const attrs = attrsOf(c);
+      const out = attention(twice.q, twice.k, twice.v, attrs);
+      const grads = attentionGradient(twice.q, twice.k, twice.v, twice.dy, { ...attrs, gradients: 'qkv' });
+      for (const t of [out, ...grads]) {
+        const [first, second] = tf.split(t, 2);
+        expect(Array.from(await first.data())).toEqual(Array.from(await second.data()));
+        tf.dispose([first, second]);
+      }
+      tf.dispose([...Object.values(one), ...Object.values(twice), out, ...grads]);
+    },
+  );
 });
 
 test('the gradients agree with central differences of the forward (cpu, float32)', async () => {
