@@ -21,7 +21,8 @@ export function parseInteger(
   return (value: string) => {
     const v = Number(value);
     if (value.trim() === '' || !Number.isInteger(v) || v < min || v > max) {
-      throw new InvalidArgumentError(`${flag}: expected an integer in [${min}, ${max}], got '${value}'`);
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+      throw new InvalidArgumentError(`${flag}: expected an integer ${range}, got '${value}'`);
     }
     return v;
   };

@@ -62,13 +62,23 @@ export function buildProgram(): Command {
 }
 
 /**
+ * Commander says `option '--steps <T>' argument '0' is invalid. --steps: expected ...`; sag's parsers already name
+ * the flag and the value, so only their part is kept: `--steps: expected ..., got '0'`.
+ */
+function withoutRepeatedFlag(text: string): string {
+  const match = /^error: option '(--[\w-]+)[^']*' argument '.*' is invalid\. (\1: .*)$/s.exec(text);
+  return match ? `error: ${match[2]}` : text;
+}
+
+/**
  * Usage errors exit with code 2 and print as every other error does (`sag: error: ...`), at every level of the
  * tree (addCommand does not pass exitOverride or configureOutput on).
  */
 function exitWithBadInputCode(command: Command): void {
   command.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : BAD_INPUT_EXIT_CODE));
   command.configureOutput({
-    outputError: (text, write) => write(text.startsWith('error: ') ? `sag: ${text}` : text),
+    outputError: (text, write) =>
+      write(text.startsWith('error: ') ? `sag: ${withoutRepeatedFlag(text)}` : text),
   });
   for (const sub of command.commands) exitWithBadInputCode(sub);
 }
