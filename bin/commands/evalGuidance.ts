@@ -237,7 +237,8 @@ A rerun with the same --out-dir resumes: finished cells are kept.`,
           `${embedded ? 'The embedded digit model' : `--model ${flags.model}`}, guidance ${generation.guidance.join('+')}, ` +
           `${spec.num} images per cell, seeds ${spec.seeds.join(', ')}, ` +
           `${generation.steps ?? 'default'} sampling steps.`;
-        const plots = await guidancePlots(summary);
+        const { plots, skipped } = await guidancePlots(summary);
+        if (skipped.length) process.stderr.write(`eval guidance: no plot ${skipped.join(', no plot ')}\n`);
         const files: OutputFile[] = [
           {
             flag: '--out-dir',

@@ -220,16 +220,21 @@ function tradeoffPlot(rows: GuidanceSummaryRow[]): VegaLiteSpec | null {
  * per image for equal-cost comparisons (`vs-calls.svg`), and the Fréchet distance against accuracy
  * (`vs-accuracy.svg`: at equal accuracy, which method keeps the samples more like real digits).
  */
-export async function guidancePlots(summary: GuidanceSummaryRow[]): Promise<GuidancePlot[]> {
+export async function guidancePlots(
+  summary: GuidanceSummaryRow[],
+): Promise<{ plots: GuidancePlot[]; skipped: string[] }> {
   const rows = plottedRows(summary);
   const metrics = metricsOf(rows);
-  const specs: [string, VegaLiteSpec | null][] = [
-    ['vs-strength.svg', strengthPlot(rows, metrics)],
-    ['vs-n.svg', estimateStepsPlot(rows, metrics)],
-    ['vs-calls.svg', costPlot(rows, metrics[0])],
-    ['vs-accuracy.svg', tradeoffPlot(rows)],
+  const specs: [string, VegaLiteSpec | null, string][] = [
+    ['vs-strength.svg', strengthPlot(rows, metrics), 'needs two or more --strengths'],
+    ['vs-n.svg', estimateStepsPlot(rows, metrics), 'needs SAG (or FreeDoM) at two or more n in --methods'],
+    ['vs-calls.svg', costPlot(rows, metrics[0]), 'needs two or more guided methods'],
+    ['vs-accuracy.svg', tradeoffPlot(rows), 'needs two or more guided methods and an evaluator'],
   ];
   const plots: GuidancePlot[] = [];
-  for (const [file, spec] of specs) if (spec) plots.push({ file, svg: await vegaLiteSvg(spec) });
-  return plots;
+  const skipped: string[] = [];
+  for (const [file, spec, needs] of specs)
+    if (spec) plots.push({ file, svg: await vegaLiteSvg(spec) });
+    else skipped.push(`${file} (${needs})`);
+  return { plots, skipped };
 }

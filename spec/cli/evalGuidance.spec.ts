@@ -177,6 +177,8 @@ test('sag eval guidance --workers 2: worker processes give the cells one process
     expect(child.status).toBe(0);
     const run = await runCli(grid(single));
     expect(run.code).toBe(0);
+    // One strength and one guided method: the plots that need more say so.
+    expect(run.stderr).toMatch(/eval guidance: no plot vs-strength\.svg \(needs two or more --strengths\)/);
     const cells = fs.readdirSync(path.join(single, 'cells')).filter((f) => f.endsWith('.json'));
     expect(cells).toHaveLength(4);
     for (const file of cells) {
