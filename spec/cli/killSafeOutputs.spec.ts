@@ -2,6 +2,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { OUTPUT_RECORD } from '../../lib/io/outputDirectory';
+import { repoFixtureDir } from '../helpers/fixtures';
 import { makeTempDir } from '../helpers/tempDir';
 
 const root = path.join(__dirname, '..', '..');
@@ -67,6 +68,23 @@ describe('outputs survive SIGKILL at any moment: complete, or absent', () => {
     // Some runs were killed before their folder was in place, and a run left alone finished it.
     expect(seen).toContain('video killed, absent');
     expect(seen).toContain('video finished, complete');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 240_000);
+
+  test('sag convert --out, killed at spread-out moments: a complete model folder or none', async () => {
+    const dir = makeTempDir('kill-convert');
+    const onnx = path.join(repoFixtureDir(), 'arcface-tiny', 'model.onnx');
+    const seen = new Set<string>();
+    for (const [i, ms] of [200, 1200, 2200, 3200, 15000].entries()) {
+      const out = path.join(dir, `arcface-${i}`);
+      const run = await runAndKill(['convert', 'arcface', onnx, '--out', out], ms);
+      if (!run.killed) expect(run.code).toBe(0);
+      const state = expectCompleteOrAbsent(out);
+      if (state === 'complete') expect(fs.existsSync(path.join(out, 'sag.json'))).toBe(true);
+      seen.add(`${run.killed ? 'killed' : 'finished'}, ${state}`);
+    }
+    process.stdout.write(`kill-safe convert: ${[...seen].join('; ')}\n`);
+    expect(seen).toContain('finished, complete');
     fs.rmSync(dir, { recursive: true, force: true });
   }, 240_000);
 });
