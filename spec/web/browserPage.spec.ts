@@ -5,7 +5,7 @@ import * as path from 'path';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { PageServer, startPageServer } from '../../lib/serve/pageServer';
-import { chromiumPath, launchChromium } from '../helpers/browser';
+import { chromiumPath, chromiumWebgpuProbe, launchChromium } from '../helpers/browser';
 import { activeNativeMatrixProducts, setNativeMatrixProducts } from '../../lib/backend/nativeMatrixProducts';
 import { runCli } from '../helpers/runCli';
 import { makeTempDir } from '../helpers/tempDir';
@@ -17,6 +17,9 @@ const root = path.join(__dirname, '..', '..');
 const browserFound = chromiumPath();
 const describeWithBrowser = browserFound.path ? describe : describe.skip;
 if (!browserFound.path) console.log(`browser page tests skipped: ${browserFound.reason}`);
+const browserWebgpu = browserFound.path ? chromiumWebgpuProbe(browserFound.path) : { ok: false, reason: '' };
+if (browserFound.path && !browserWebgpu.ok)
+  console.log(`browser page WebGPU test SKIPPED: ${browserWebgpu.reason}`);
 
 /** What web/main.ts exposes as window.sagPage. */
 type PageWindow = { sagPage?: { error: string | null; lastRun: PageRun | null; numTensors(): number } };
@@ -224,41 +227,46 @@ describeWithBrowser('the browser page (headless Chromium)', () => {
     await threaded.close();
   }, 400_000);
 
-  test('on WebGPU (Chromium with WebGPU on, software adapter without a GPU) the page gives the wasm image', async () => {
-    const gpuBrowser = await launchChromium(browserFound.path as string, { webgpu: true });
-    try {
-      const settings = {
-        guidance: 'class',
-        target: '7',
-        method: 'sag',
-        n: '2',
-        steps: '3',
-        seed: '4',
-        num: '1',
-      };
-      const onGpu = await gpuBrowser.newPage();
-      await onGpu.goto(`${server.url}?backend=wasm`);
-      await onGpu.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
-      expect(await onGpu.inputValue('#backend-choice')).toBe('wasm');
-      // The page's backend selector reloads it with ?backend=webgpu.
-      await Promise.all([
-        onGpu.waitForURL(/backend=webgpu/),
-        onGpu.selectOption('#backend-choice', 'webgpu'),
-      ]);
-      await onGpu.waitForSelector('body[data-state="ready"], body[data-state="error"]', { timeout: 120_000 });
-      const error = await onGpu.evaluate(() => (window as unknown as PageWindow).sagPage?.error ?? null);
-      if (error?.includes('no WebGPU adapter')) {
-        console.log(`browser page WebGPU test skipped: ${error}`);
-        return;
+  (browserWebgpu.ok ? test : test.skip)(
+    'on WebGPU (Chromium with WebGPU on, software adapter without a GPU) the page gives the wasm image',
+    async () => {
+      const gpuBrowser = await launchChromium(browserFound.path as string, { webgpu: true });
+      try {
+        const settings = {
+          guidance: 'class',
+          target: '7',
+          method: 'sag',
+          n: '2',
+          steps: '3',
+          seed: '4',
+          num: '1',
+        };
+        const onGpu = await gpuBrowser.newPage();
+        await onGpu.goto(`${server.url}?backend=wasm`);
+        await onGpu.waitForSelector('body[data-state="ready"], body[data-state="error"]', {
+          timeout: 120_000,
+        });
+        expect(await onGpu.inputValue('#backend-choice')).toBe('wasm');
+        // The page's backend selector reloads it with ?backend=webgpu.
+        await Promise.all([
+          onGpu.waitForURL(/backend=webgpu/),
+          onGpu.selectOption('#backend-choice', 'webgpu'),
+        ]);
+        await onGpu.waitForSelector('body[data-state="ready"], body[data-state="error"]', {
+          timeout: 120_000,
+        });
+        const error = await onGpu.evaluate(() => (window as unknown as PageWindow).sagPage?.error ?? null);
+        expect(error).toBeNull();
+        expect(await onGpu.textContent('#backend')).toMatch(/backend: webgpu \(/);
+        const gpuRun = await runOnPage(onGpu, settings);
+        const wasmRun = await runOnPage(page, settings);
+        const difference = gpuRun.images[0].map((v, i) => Math.abs(v - wasmRun.images[0][i]));
+        expect(Math.max(...difference)).toBeLessThanOrEqual(2);
+        expect(gpuRun.verdicts[0].predicted).toBe(wasmRun.verdicts[0].predicted);
+      } finally {
+        await gpuBrowser.close();
       }
-      expect(await onGpu.textContent('#backend')).toMatch(/backend: webgpu \(/);
-      const gpuRun = await runOnPage(onGpu, settings);
-      const wasmRun = await runOnPage(page, settings);
-      const difference = gpuRun.images[0].map((v, i) => Math.abs(v - wasmRun.images[0][i]));
-      expect(Math.max(...difference)).toBeLessThanOrEqual(2);
-      expect(gpuRun.verdicts[0].predicted).toBe(wasmRun.verdicts[0].predicted);
-    } finally {
-      await gpuBrowser.close();
-    }
-  }, 600_000);
+    },
+    600_000,
+  );
 });
