@@ -5,11 +5,13 @@ import * as path from 'path';
 // new, which no earlier CI run can show (an earlier run leaves everything installed). .ci/check-fresh-machine runs
 // each script on simulated new machines; it needs root and unshare (CI has both).
 const root = path.join(__dirname, '..', '..');
+// A private mount namespace with a bind mount is what the simulation needs (some containers forbid it).
 const canSimulate =
-  process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v unshare'], { stdio: 'ignore' }).status === 0;
+  process.getuid?.() === 0 &&
+  spawnSync('unshare', ['-m', 'sh', '-c', 'mount --bind /tmp /tmp'], { stdio: 'ignore' }).status === 0;
 if (!canSimulate)
   process.stdout.write(
-    'ci scripts: fresh-machine simulation skipped: it needs root and unshare (CI has both)\n',
+    'ci scripts: fresh-machine simulation SKIPPED: it needs root and a private mount namespace (unshare -m)\n',
   );
 
 (canSimulate ? test : test.skip)(
