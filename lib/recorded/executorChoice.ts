@@ -33,23 +33,13 @@ export interface RecordedExecutorStats {
   heldBytes: number;
 }
 
-export const recordedExecutorStats: RecordedExecutorStats = {
-  recordings: 0,
-  refusals: 0,
-  refusalReason: null,
-  replays: 0,
-  dispatches: 0,
-  issueMs: 0,
-  heldBytes: 0,
-};
+/** The counters at their start; heldBytes is left as it is by a reset (the recordings still hold their buffers). */
+function freshCounters(): Omit<RecordedExecutorStats, 'heldBytes'> {
+  return { recordings: 0, refusals: 0, refusalReason: null, replays: 0, dispatches: 0, issueMs: 0 };
+}
+
+export const recordedExecutorStats: RecordedExecutorStats = { ...freshCounters(), heldBytes: 0 };
 
 export function resetRecordedExecutorStats(): void {
-  Object.assign(recordedExecutorStats, {
-    recordings: 0,
-    refusals: 0,
-    refusalReason: null,
-    replays: 0,
-    dispatches: 0,
-    issueMs: 0,
-  });
+  Object.assign(recordedExecutorStats, freshCounters());
 }

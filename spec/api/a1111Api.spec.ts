@@ -42,17 +42,22 @@ const infoOf = (reply: Reply) =>
   };
 const imageBytes = (reply: Reply, i = 0) => Buffer.from((reply.body.images as string[])[i], 'base64');
 
+/** The API on the embedded model, on a free loopback port, with `auth` (or none). */
+async function startTestServer(auth: string | null): Promise<ApiServer> {
+  await useTestBackend();
+  return startApiServer({
+    models: new ApiModels([], { backend: testBackendName() }),
+    host: '127.0.0.1',
+    port: 0,
+    auth,
+    backendName: () => testBackendName(),
+  });
+}
+
 describe('sag serve --api: the AUTOMATIC1111 API on the embedded model', () => {
   let server: ApiServer;
   beforeAll(async () => {
-    await useTestBackend();
-    server = await startApiServer({
-      models: new ApiModels([], { backend: testBackendName() }),
-      host: '127.0.0.1',
-      port: 0,
-      auth: null,
-      backendName: () => testBackendName(),
-    });
+    server = await startTestServer(null);
   });
   afterAll(() => server.close());
 
@@ -270,14 +275,7 @@ describe('sag serve --api: the AUTOMATIC1111 API on the embedded model', () => {
 describe('sag serve --api with --api-auth', () => {
   let server: ApiServer;
   beforeAll(async () => {
-    await useTestBackend();
-    server = await startApiServer({
-      models: new ApiModels([], { backend: testBackendName() }),
-      host: '127.0.0.1',
-      port: 0,
-      auth: 'user:secret',
-      backendName: () => testBackendName(),
-    });
+    server = await startTestServer('user:secret');
   });
   afterAll(() => server.close());
 
